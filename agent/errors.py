@@ -1,0 +1,37 @@
+"""One error hierarchy for mathagent's agent room.
+
+Every error says what failed and what to do next, in one line, so the CLI can print it as is.
+"""
+
+__all__ = [
+    "MathAgentError",
+    "ModelNotFoundError",
+    "ModelNotInstalledError",
+    "ModelIntegrityError",
+    "MissingExtraError",
+    "BackendError",
+]
+
+
+class MathAgentError(Exception):
+    """Base class of every error mathagent raises on purpose."""
+
+
+class ModelNotFoundError(MathAgentError, LookupError):
+    """A model name is neither a known alias, a local file or folder, nor a hub id."""
+
+
+class ModelNotInstalledError(MathAgentError):
+    """A packaged model's PyPI packages are not installed; the message names the pip command."""
+
+
+class ModelIntegrityError(MathAgentError):
+    """An assembled model file does not have the expected sha256; it was refused and not used."""
+
+
+class MissingExtraError(MathAgentError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+
+class BackendError(MathAgentError):
+    """A backend failed to load a model or to generate."""
