@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# README command 1: install everything (scripts/setup.sh, idempotent), then run the main job with
+# the default offline model. Extra arguments replace the sample question.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MATHAGENT_MODELS="${MATHAGENT_MODELS:-smollm2-135m qwen2.5-coder-0.5b qwen2.5-coder-1.5b}" bash "$ROOT/scripts/setup.sh"
+QUESTION="${*:-Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?}"
+exec "$ROOT/.venv/bin/mathagent" generate --model qwen2.5-coder-1.5b "$QUESTION"
