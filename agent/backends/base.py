@@ -205,16 +205,28 @@ class Backend(ABC):
         return out
 
     def generate_batch(
-        self, requests: Sequence[Request | tuple[Sequence[Message], str]], params: SamplingParams | None = None
+        self,
+        requests: Sequence[Request | tuple[Sequence[Message], str]],
+        params: SamplingParams | Sequence[SamplingParams] | None = None,
     ) -> list[list[Completion]]:
-        """Complete many conversations, batched where the engine can; one list of samples each."""
-        params = params or SamplingParams()
+        """Complete many conversations, batched where the engine can; one list of samples each.
+
+        Args:
+            requests: ``Request`` objects or ``(messages, continuation)`` pairs.
+            params: One ``SamplingParams`` for all, or one per request.
+        """
+        if params is None or isinstance(params, SamplingParams):
+            params_list = [params or SamplingParams()] * len(requests)
+        else:
+            params_list = list(params)
+            if len(params_list) != len(requests):
+                raise ValueError(f"{len(requests)} requests but {len(params_list)} sampling parameters")
         prompts = [
             self.render(r.messages, r.continuation) if isinstance(r, Request) else self.render(r[0], r[1])
             for r in requests
         ]
         t0 = time.perf_counter()
-        out = self._complete_batch(prompts, params)
+        out = self._complete_batch(prompts, params_list) if prompts else []
         for samples in out:
             _stamp(samples, t0)
         return out
@@ -236,8 +248,9 @@ class Backend(ABC):
     def _complete(self, prompt: str, params: SamplingParams, stream: StreamCallback | None) -> list[Completion]:
         """Sample ``params.n`` completions of ``prompt`` (already rendered)."""
 
-    def _complete_batch(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
-        return [self._complete(p, params, None) for p in prompts]
+    def _complete_batch(self, prompts: list[str], params: list[SamplingParams]) -> list[list[Completion]]:
+        """Complete ``prompts[i]`` with ``params[i]``; the default runs them one after another."""
+        return [self._complete(p, pp, None) for p, pp in zip(prompts, params, strict=True)]
 
 
 def _stamp(samples: list[Completion], t0: float) -> None:

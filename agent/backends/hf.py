@@ -99,12 +99,21 @@ class TransformersBackend(Backend):
                 stream(i, c.text)
         return out
 
-    def _complete_batch(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
-        flat = [p for p in prompts for _ in range(params.n)]
-        done: list[Completion] = []
-        for start in range(0, len(flat), self.batch_size):
-            done += self._generate(flat[start : start + self.batch_size], params, offset=start)
-        return [done[i * params.n : (i + 1) * params.n] for i in range(len(prompts))]
+    def _complete_batch(self, prompts: list[str], params: list[SamplingParams]) -> list[list[Completion]]:
+        # Requests that differ only by seed share a batch (seeded from the first of the batch).
+        groups: dict[SamplingParams, list[int]] = {}
+        for i, p in enumerate(params):
+            groups.setdefault(p.model_copy(update={"seed": None}), []).append(i)
+        out: list[list[Completion]] = [[] for _ in prompts]
+        for key, idx in groups.items():
+            n = key.n
+            flat = [(i, prompts[i]) for i in idx for _ in range(n)]
+            for start in range(0, len(flat), self.batch_size):
+                chunk = flat[start : start + self.batch_size]
+                seeded = key.model_copy(update={"seed": params[chunk[0][0]].seed})
+                for (i, _), c in zip(chunk, self._generate([p for _, p in chunk], seeded), strict=True):
+                    out[i].append(c)
+        return out
 
     def _generation_kwargs(self, params: SamplingParams) -> dict:
         kw = dict(max_new_tokens=params.max_tokens, pad_token_id=self.tokenizer.pad_token_id)
@@ -116,17 +125,17 @@ class TransformersBackend(Backend):
             kw.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
         return kw
 
-    def _seed(self, params: SamplingParams, offset: int) -> None:
+    def _seed(self, params: SamplingParams) -> None:
         if params.seed is not None:
             import torch
 
-            torch.manual_seed(params.seed + offset)
+            torch.manual_seed(params.seed)
 
-    def _generate(self, prompts: list[str], params: SamplingParams, offset: int = 0) -> list[Completion]:
+    def _generate(self, prompts: list[str], params: SamplingParams) -> list[Completion]:
         import torch
 
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        self._seed(params, offset)
+        self._seed(params)
         with torch.inference_mode():
             out = self.model.generate(**enc, **self._generation_kwargs(params))
         new = out[:, enc["input_ids"].shape[1] :]
@@ -182,7 +191,7 @@ class TransformersBackend(Backend):
 
         streamer = _Streamer()
         enc = tok([prompt], return_tensors="pt", add_special_tokens=False).to(self.device)
-        self._seed(params, 0)
+        self._seed(params)
         with torch.inference_mode():
             self.model.generate(**enc, **self._generation_kwargs(params), streamer=streamer)
         scanner.feed(tok.decode(streamer.ids, skip_special_tokens=True)[streamer.text_len :])

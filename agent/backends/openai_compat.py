@@ -139,13 +139,16 @@ class OpenAIBackend(Backend):
     def _complete(self, prompt: str, params: SamplingParams, stream: StreamCallback | None) -> list[Completion]:
         if stream is not None and params.n == 1:
             return [self._streamed(prompt, params, stream)]
-        return self._complete_batch([prompt], params)[0]
+        return self._complete_batch([prompt], [params])[0]
 
-    def _complete_batch(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
-        jobs = [(p, i) for p in prompts for i in range(params.n)]
+    def _complete_batch(self, prompts: list[str], params: list[SamplingParams]) -> list[list[Completion]]:
+        jobs = [(k, i) for k, pp in enumerate(params) for i in range(pp.n)]
         with ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrency, len(jobs)))) as pool:
-            done = list(pool.map(lambda job: self._one(job[0], params, job[1]), jobs))
-        return [done[k * params.n : (k + 1) * params.n] for k in range(len(prompts))]
+            done = list(pool.map(lambda job: self._one(prompts[job[0]], params[job[0]], job[1]), jobs))
+        out: list[list[Completion]] = [[] for _ in prompts]
+        for (k, _), c in zip(jobs, done, strict=True):
+            out[k].append(c)
+        return out
 
     def close(self) -> None:
         self.client.close()

@@ -61,15 +61,15 @@ class VLLMBackend(Backend):
         )
 
     def _complete(self, prompt: str, params: SamplingParams, stream: StreamCallback | None) -> list[Completion]:
-        out = self._complete_batch([prompt], params)[0]
+        out = self._complete_batch([prompt], [params])[0]
         if stream is not None:  # the offline engine does not stream: deliver each sample whole
             for i, c in enumerate(out):
                 stream(i, c.text)
         return out
 
-    def _complete_batch(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
+    def _complete_batch(self, prompts: list[str], params: list[SamplingParams]) -> list[list[Completion]]:
         inputs = [{"prompt_token_ids": self.tokenizer.encode(p, add_special_tokens=False)} for p in prompts]
-        results = self.llm.generate(inputs, self._sampling(params), use_tqdm=False)
+        results = self.llm.generate(inputs, [self._sampling(p) for p in params], use_tqdm=False)
         return [
             [
                 Completion(

@@ -1,0 +1,386 @@
+"""``agent.solve()`` and the :class:`Agent` that keeps a model and a sandbox pool loaded.
+
+Many problems run at once on one event loop: each has its own kernel (from a shared pool of warm
+kernels) and its own LangGraph run; their generation requests meet in one
+:class:`~agent.scheduler.GenerationScheduler`, which batches them on engines that batch, while other
+problems' code runs in their kernels.
+
+Example:
+    >>> Solution(question="1+1?", answer="2").answer
+    '2'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from eval.records import Problem
+from eval.trajectory import Timings, Trajectory
+
+from .backends import Backend, load_backend
+from .config import AgentConfig
+from .graph import build_graph, recursion_limit
+from .models import DEFAULT_MODEL
+from .prompting import load_prompt
+from .scheduler import GenerationScheduler
+from .state import initial_state
+from .voting import majority_vote
+
+__all__ = ["Agent", "Solution", "solve", "version_info"]
+
+logger = logging.getLogger(__name__)
+
+
+class Solution(BaseModel):
+    """The agent's answer to one problem, with the votes and every trajectory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    problem_id: str = ""
+    question: str
+    answer: str | None = None
+    correct: bool | None = Field(None, description="Whether the chosen answer matches the reference, if given.")
+    votes: dict[str, int] = Field(default_factory=dict, description="Representative answer -> samples in its class.")
+    chosen: int | None = Field(None, description="Index of a trajectory whose answer was chosen.")
+    trajectories: list[Trajectory] = Field(default_factory=list)
+
+    @property
+    def trajectory(self) -> Trajectory | None:
+        return self.trajectories[self.chosen] if self.chosen is not None else None
+
+
+def version_info() -> dict[str, str]:
+    """Versions recorded on every trajectory."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        mine = version("mathagent")
+    except PackageNotFoundError:
+        mine = "dev"
+    out = {"mathagent": mine}
+    try:
+        from eval.grade import GRADER_VERSION
+
+        out["grader"] = GRADER_VERSION
+    except ImportError:
+        pass
+    return out
+
+
+def _as_problem(item: Problem | str, index: int) -> Problem:
+    if isinstance(item, Problem):
+        return item
+    return Problem(id=f"q{index}", question=item, answer=None, source="user")
+
+
+class Agent:
+    """A model, a sandbox pool and a configuration, ready to solve problems.
+
+    Args:
+        model: Alias, GGUF file, checkpoint folder or hub id (default: the CPU default model).
+        backend: ``llamacpp`` | ``transformers`` | ``openai`` | ``vllm`` | ``auto``.
+        config: Mode, limits and sampling (:class:`AgentConfig`); keyword overrides below win.
+        llm: An already loaded backend to use instead of loading ``model``.
+        sandbox: Isolation of the kernels: ``jail`` (default), ``docker``, ``none`` (development only),
+            or a URL of a sandbox service.
+        pool_size: Warm kernels kept ready (default: concurrency).
+        concurrency: Problems in flight at once in :meth:`solve_many`.
+        backend_options: Passed to :func:`~agent.backends.load_backend` (e.g. ``n_threads``, ``base_url``).
+        overrides: Any :class:`AgentConfig` field (``mode="cot"``, ``temperature=0.7``...).
+
+    Example:
+        >>> Agent.__name__
+        'Agent'
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        backend: str = "auto",
+        *,
+        config: AgentConfig | None = None,
+        llm: Backend | None = None,
+        sandbox: str = "jail",
+        pool_size: int | None = None,
+        concurrency: int = 4,
+        backend_options: dict[str, Any] | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.config = (config or AgentConfig()).model_copy(update=overrides) if overrides else (config or AgentConfig())
+        AgentConfig.model_validate(self.config.model_dump())  # overrides are validated too
+        load_prompt(self.config.prompt_name())  # fail early on a bad prompt
+        self._owns_llm = llm is None
+        self.llm = llm or load_backend(model, backend, **(backend_options or {}))
+        self.sandbox_mode = sandbox
+        self.concurrency = concurrency
+        self.pool_size = pool_size or concurrency
+        self._pool = None
+        self._scheduler: GenerationScheduler | None = None
+        self._graphs: dict[AgentConfig, Any] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut the sandbox pool down and free the model (if this agent loaded it)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        if self._owns_llm and self.llm is not None:
+            self.llm.close()
+            self.llm = None
+
+    # -- sandbox ----------------------------------------------------------------------------------
+    def _sandbox_pool(self):
+        if self._pool is None:
+            from sandbox import Limits, SandboxPool
+
+            limits = Limits(cell_timeout_s=self.config.cell_timeout)
+            self._pool = SandboxPool(size=self.pool_size, isolation=self.sandbox_mode, limits=limits)
+        return self._pool
+
+    @asynccontextmanager
+    async def _session(self, needed: bool):
+        if not needed:
+            yield None
+            return
+        session = await self._sandbox_pool().aacquire()
+        try:
+            yield session
+        finally:
+            await asyncio.to_thread(session.close)
+
+    # -- solving ---------------------------------------------------------------------------------
+    def _graph(self, config: AgentConfig):
+        if config not in self._graphs:
+            self._graphs[config] = build_graph(self._scheduler, config)
+        return self._graphs[config]
+
+    def _scheduler_for_loop(self) -> GenerationScheduler:
+        if self._scheduler is None:
+            self._scheduler = GenerationScheduler(self.llm)
+            self._graphs.clear()
+        return self._scheduler
+
+    async def arun_trajectory(
+        self,
+        problem: Problem,
+        sample_index: int = 0,
+        *,
+        config: AgentConfig | None = None,
+        history: Sequence[dict] = (),
+        session=None,
+        stream: Callable[[str], None] | None = None,
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> Trajectory:
+        """Run the tool loop once on ``problem``.
+
+        Args:
+            problem: The problem.
+            sample_index: Which sample this is (its seed is ``config.seed + sample_index``).
+            config: Overrides the agent's configuration for this run.
+            history: Earlier chat turns (user/assistant messages) placed before the question.
+            session: A sandbox session to use (kept open afterwards); default: a fresh one from the pool.
+            stream: ``callback(text_delta)`` for the model's tokens.
+            on_event: ``callback(kind, payload)`` for executed code and its output.
+        """
+        config = config or self.config
+        self._scheduler_for_loop()
+        prompt = load_prompt(config.prompt_name())
+        messages = prompt.messages(problem.question, few_shot=config.few_shot)
+        if history:
+            messages = messages[:-1] + list(history) + messages[-1:]
+        seed = None if config.seed is None else config.seed + sample_index
+        t0 = time.monotonic()
+        if session is not None:
+            state = await self._invoke(config, messages, t0, session, seed, stream, on_event)
+        else:
+            async with self._session(config.mode != "cot") as fresh:
+                state = await self._invoke(config, messages, t0, fresh, seed, stream, on_event)
+        return self._trajectory(problem, sample_index, config, prompt.id, messages, state, time.monotonic() - t0)
+
+    async def _invoke(self, config, messages, t0, session, seed, stream, on_event) -> dict:
+        run_config = {
+            "configurable": {"sandbox": session, "seed": seed, "stream": stream, "on_event": on_event},
+            "recursion_limit": recursion_limit(config),
+        }
+        return await self._graph(config).ainvoke(initial_state(messages, t0), run_config)
+
+    def _trajectory(self, problem, sample_index, config, prompt_id, messages, state, seconds) -> Trajectory:
+        traj = Trajectory(
+            problem_id=problem.id,
+            sample_index=sample_index,
+            question=problem.question,
+            reference=problem.answer,
+            model=self.llm.model_id,
+            backend=self.llm.name,
+            mode=config.mode,
+            sampling={
+                "temperature": config.temperature,
+                "top_p": config.top_p,
+                "seed": None if config.seed is None else config.seed + sample_index,
+                "max_tokens": config.max_tokens,
+            },
+            prompt_id=prompt_id,
+            messages=messages,
+            steps=state["steps"],
+            text=state["text"],
+            answer=state["answer"],
+            answer_method=state["answer_method"],
+            status=state["status"],
+            prompt_tokens=state["prompt_tokens"],
+            completion_tokens=state["completion_tokens"],
+            generations=state["generations"],
+            tool_calls=state["tool_calls"],
+            sandbox_errors=state["sandbox_errors"],
+            code_errors=state["code_errors"],
+            timings=Timings(total=seconds, model=state["model_seconds"], sandbox=state["sandbox_seconds"]),
+            versions=version_info(),
+        )
+        if problem.answer is not None:
+            from eval.grade import compare
+
+            result = compare(traj.answer, problem.answer) if traj.answer is not None else None
+            traj.correct = bool(result and result.equal)
+            traj.grader = traj.versions.get("grader")
+        return traj
+
+    async def asolve(
+        self,
+        problem: Problem | str,
+        *,
+        samples: int = 1,
+        stream: Callable[[str], None] | None = None,
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> Solution:
+        """Solve one problem with ``samples`` trajectories (run concurrently) and a majority vote."""
+        problem = _as_problem(problem, 0)
+        config = self.config
+        if samples > 1 and config.temperature == 0:
+            config = config.model_copy(update={"temperature": 0.7})
+            logger.info("samples=%d with temperature 0 would repeat one answer: sampling at 0.7", samples)
+        trajs = await asyncio.gather(
+            *(
+                self.arun_trajectory(
+                    problem, i, config=config, stream=stream if samples == 1 else None, on_event=on_event
+                )
+                for i in range(samples)
+            )
+        )
+        return self._vote(problem, list(trajs))
+
+    def _vote(self, problem: Problem, trajs: list[Trajectory]) -> Solution:
+        answer, clusters = majority_vote([t.answer for t in trajs])
+        chosen = clusters[0].members[0] if clusters else None
+        correct = None
+        if problem.answer is not None:
+            correct = bool(chosen is not None and trajs[chosen].correct)
+            if len(trajs) > 1 and answer is not None:
+                from eval.grade import grade
+
+                correct = grade(answer, problem.answer)
+        return Solution(
+            problem_id=problem.id,
+            question=problem.question,
+            answer=answer,
+            correct=correct,
+            votes={c.answer: len(c.members) for c in clusters},
+            chosen=chosen,
+            trajectories=trajs,
+        )
+
+    async def asolve_many(
+        self,
+        problems: Iterable[Problem | str],
+        *,
+        samples: int = 1,
+        on_done: Callable[[Solution], None] | None = None,
+    ) -> list[Solution]:
+        """Solve many problems, ``concurrency`` at a time, sharing the model and the sandbox pool.
+
+        Args:
+            problems: Problems or question strings.
+            samples: Trajectories per problem.
+            on_done: Called with each solution as it completes (in completion order).
+
+        Returns:
+            Solutions in the order of ``problems``.
+        """
+        items = [_as_problem(p, i) for i, p in enumerate(problems)]
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(p: Problem) -> Solution:
+            async with gate:
+                sol = await self.asolve(p, samples=samples)
+            if on_done:
+                on_done(sol)
+            return sol
+
+        return list(await asyncio.gather(*(one(p) for p in items)))
+
+    # -- sync wrappers ----------------------------------------------------------------------------
+    def _run(self, coro):
+        try:
+            return asyncio.run(coro)
+        finally:
+            self._scheduler = None  # its worker task belonged to that event loop
+            self._graphs.clear()
+
+    def solve(self, problem: Problem | str, *, samples: int = 1, stream=None, on_event=None) -> Solution:
+        """Synchronous :meth:`asolve`."""
+        return self._run(self.asolve(problem, samples=samples, stream=stream, on_event=on_event))
+
+    def solve_many(self, problems: Iterable[Problem | str], *, samples: int = 1, on_done=None) -> list[Solution]:
+        """Synchronous :meth:`asolve_many`."""
+        return self._run(self.asolve_many(problems, samples=samples, on_done=on_done))
+
+
+def solve(
+    question: str | Problem,
+    *,
+    model: str = DEFAULT_MODEL,
+    backend: str = "auto",
+    mode: str = "tir",
+    samples: int = 1,
+    temperature: float | None = None,
+    sandbox: str = "jail",
+    backend_options: dict[str, Any] | None = None,
+    **config: Any,
+) -> Solution:
+    """Solve one math problem: load the model, run ``samples`` trajectories, vote, clean up.
+
+    For many problems, keep an :class:`Agent` instead (the model loads once).
+
+    Args:
+        question: The problem text (or a :class:`~eval.records.Problem` with a reference answer).
+        model: Alias, GGUF file, checkpoint folder or hub id.
+        backend: ``llamacpp`` | ``transformers`` | ``openai`` | ``vllm`` | ``auto``.
+        mode: ``tir`` (default), ``cot`` or ``pal``.
+        samples: Trajectories; more than one gives a majority vote over equivalent answers.
+        temperature: Sampling temperature (default 0, or 0.7 when ``samples > 1``).
+        sandbox: Kernel isolation: ``jail`` | ``docker`` | ``none``.
+        backend_options: Passed to the backend loader.
+        config: Other :class:`AgentConfig` fields (``max_tool_calls``, ``cell_timeout``, ...).
+
+    Example:
+        >>> callable(solve)
+        True
+    """
+    if temperature is not None:
+        config["temperature"] = temperature
+    with Agent(
+        model, backend, sandbox=sandbox, concurrency=max(1, samples), backend_options=backend_options,
+        mode=mode, **config,
+    ) as agent:
+        return agent.solve(question, samples=samples)
