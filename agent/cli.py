@@ -142,6 +142,82 @@ def generate(
     )
 
 
+ModeOpt = Annotated[str, typer.Option("--mode", help="tir: text + interpreter | cot: text only | pal: one program.")]
+SandboxOpt = Annotated[str, typer.Option("--sandbox", help="Kernel isolation: jail | docker | none | a service URL.")]
+
+
+def _agent(model, backend, mode, sandbox, threads, base_url, **config):
+    from .solve import Agent
+
+    options: dict = {}
+    if backend == "openai":
+        options["base_url"] = base_url
+    elif threads:
+        options["n_threads"] = threads
+    return Agent(model, backend, sandbox=sandbox, backend_options=options, mode=mode, **config)
+
+
+@app.command()
+def solve(
+    question: Annotated[str, typer.Argument(help="The math problem.")],
+    model: ModelOpt = "qwen2.5-coder-1.5b",
+    backend: BackendOpt = "auto",
+    mode: ModeOpt = "tir",
+    samples: Annotated[int, typer.Option(min=1, help="Trajectories; >1 gives a majority vote.")] = 1,
+    temperature: Annotated[float | None, typer.Option(help="Default 0, or 0.7 with --samples > 1.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed (sample i uses seed + i).")] = None,
+    max_tool_calls: Annotated[int, typer.Option(help="Most code blocks run.")] = 6,
+    cell_timeout: Annotated[float, typer.Option(help="Seconds per code block.")] = 15.0,
+    sandbox: SandboxOpt = "jail",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Solution as JSON (no streaming).")] = False,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for the model.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Server URL for --backend openai.")] = None,
+) -> None:
+    """Solve one problem: streams the reasoning, shows code and outputs, prints the final answer."""
+    from .render import LiveRenderer, print_solution_summary, print_trajectory
+
+    config = {"max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed}
+    if temperature is not None:
+        config["temperature"] = temperature
+    try:
+        with _agent(model, backend, mode, sandbox, threads, base_url, **config) as agent:
+            if as_json:
+                sol = agent.solve(question, samples=samples)
+                print(sol.model_dump_json(indent=2))
+                return
+            console.print(f"[bold]Problem:[/] {question}\n")
+            if samples == 1:
+                r = LiveRenderer(console)
+                sol = agent.solve(question, stream=r.text, on_event=r.event)
+                r.flush()
+            else:
+                sol = agent.solve(question, samples=samples)
+                if sol.trajectory is not None:
+                    print_trajectory(console, sol.trajectory)
+            print_solution_summary(console, sol)
+    except MathAgentError as exc:
+        _fail(exc)
+
+
+@app.command()
+def chat(
+    model: ModelOpt = "qwen2.5-coder-1.5b",
+    backend: BackendOpt = "auto",
+    mode: ModeOpt = "tir",
+    sandbox: SandboxOpt = "jail",
+    threads: Annotated[int | None, typer.Option(help="CPU threads for the model.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Server URL for --backend openai.")] = None,
+) -> None:
+    """Chat with the agent; follow-up questions share the kernel's variables."""
+    from .chat import run_chat
+
+    try:
+        with _agent(model, backend, mode, sandbox, threads, base_url) as agent:
+            run_chat(agent, console)
+    except MathAgentError as exc:
+        _fail(exc)
+
+
 def main() -> None:
     """Console entry point."""
     try:

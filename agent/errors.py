@@ -10,6 +10,7 @@ __all__ = [
     "ModelIntegrityError",
     "MissingExtraError",
     "BackendError",
+    "GenerationCancelled",
 ]
 
 
@@ -35,3 +36,7 @@ class MissingExtraError(MathAgentError, ImportError):
 
 class BackendError(MathAgentError):
     """A backend failed to load a model or to generate."""
+
+
+class GenerationCancelled(MathAgentError):
+    """The user stopped a generation (Ctrl-C in chat)."""

@@ -91,7 +91,8 @@ def build_graph(scheduler, config: AgentConfig):
         budget = config.max_tokens - state["completion_tokens"]
         update: dict[str, Any] = {"pending_code": None}
         try:
-            c, seconds = await _call_model(state, cfg, state["text"], _params(cfg, min(config.max_turn_tokens, budget), stops))
+            params = _params(cfg, min(config.max_turn_tokens, budget), stops)
+            c, seconds = await _call_model(state, cfg, state["text"], params)
         except Exception as exc:  # noqa: BLE001 - a failed model call ends this problem, not the job
             logger.warning("model call failed: %s", exc)
             return {"error": f"{type(exc).__name__}: {exc}", "limit": "model_error", "pending_code": None}
@@ -135,7 +136,8 @@ def build_graph(scheduler, config: AgentConfig):
         seconds = time.perf_counter() - t0
         shown = result.render(max_chars=config.max_output_chars)
         if result.timed_out:
-            shown = (shown + "\n" if shown else "") + f"TimeoutError: the code ran longer than {config.cell_timeout:g} s"
+            note = f"TimeoutError: the code ran longer than {config.cell_timeout:g} s"
+            shown = f"{shown}\n{note}" if shown else note
         if not shown.strip():
             shown = "[no output: print the values you need]"
         if on_event:

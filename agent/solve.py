@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from eval.records import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
-from eval.records import Problem
 from eval.trajectory import Timings, Trajectory
 
 from .backends import Backend, load_backend
@@ -113,8 +113,8 @@ class Agent:
         backend_options: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> None:
-        self.config = (config or AgentConfig()).model_copy(update=overrides) if overrides else (config or AgentConfig())
-        AgentConfig.model_validate(self.config.model_dump())  # overrides are validated too
+        base = config or AgentConfig()
+        self.config = AgentConfig.model_validate({**base.model_dump(), **overrides}) if overrides else base
         load_prompt(self.config.prompt_name())  # fail early on a bad prompt
         self._owns_llm = llm is None
         self.llm = llm or load_backend(model, backend, **(backend_options or {}))

@@ -39,16 +39,13 @@ def _prompt(run: int) -> list[dict]:
 def _worker(backend: str, model: str, threads: int, repeats: int, max_tokens: int) -> dict:
     from agent.backends import SamplingParams, load_backend
 
-    opts: dict = {}
     server = None
     t0 = time.perf_counter()
     if backend == "openai":
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "agent"))
+        from agent.backends.llama_server import LlamaServer
         from agent.models import resolve_model
-        from test_backends import LlamaServer
 
-        os.environ["MATHAGENT_THREADS"] = str(threads)
-        server = LlamaServer(resolve_model(model).path, alias=model)
+        server = LlamaServer(resolve_model(model).path, model, n_threads=threads)
         llm = load_backend(model, "openai", base_url=server.url, template_from=model)
     elif backend == "vllm":
         llm = load_backend(model, "vllm", max_model_len=4096)

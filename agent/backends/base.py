@@ -231,7 +231,7 @@ class Backend(ABC):
             _stamp(samples, t0)
         return out
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook
         """Free the model (and any server process)."""
 
     def __enter__(self):

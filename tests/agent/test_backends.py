@@ -8,64 +8,16 @@ partial assistant message, batches.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 
-import httpx
 import pytest
 
 from agent.backends import SamplingParams, load_backend
+from agent.backends.llama_server import LlamaServer
 from agent.errors import ModelNotFoundError
 from agent.imports import is_available
 
 USER = [{"role": "user", "content": "Count from 1 to 10, separated by commas."}]
 COUNT = "1, 2, 3, 4, "
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LlamaServer:
-    """A real ``llama_cpp.server`` on a free loopback port, stopped on close."""
-
-    def __init__(self, gguf, alias: str = "smollm2-135m"):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        cmd = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", alias,
-            "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "2048",
-            "--n_threads", os.environ.get("MATHAGENT_THREADS", "1"), "--interrupt_requests", "False",
-        ]
-        # The server logs a lot: a file, not a pipe that nobody reads (a full pipe blocks it).
-        self.log = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"llama_cpp.server exited: {self.log.read()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/models", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.5)
-        self.close()
-        raise TimeoutError("llama_cpp.server did not start in 120 s")
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 BACKEND_PARAMS = [
@@ -87,7 +39,7 @@ def backend(request, smollm2_path):
             pytest.skip("vllm is not installed")
         b = load_backend("smollm2-135m", "vllm", max_model_len=2048)
     elif name == "openai":
-        server = LlamaServer(smollm2_path)
+        server = LlamaServer(smollm2_path, "smollm2-135m", n_ctx=2048)
         b = load_backend("smollm2-135m", "openai", base_url=server.url, template_from="smollm2-135m")
     else:
         b = load_backend("smollm2-135m", name)
