@@ -23,6 +23,7 @@ import logging
 import time
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from eval.trajectory import Step
@@ -62,24 +63,25 @@ def build_graph(scheduler, config: AgentConfig):
     Returns:
         A compiled graph; run it with ``await graph.ainvoke(initial_state(...), {"configurable": {...}})``.
     """
-    prompt = load_prompt(config.prompt_name())
-    stops = config.stop_sequences()
+    settings = config
+    prompt = load_prompt(settings.prompt_name())
+    stops = settings.stop_sequences()
 
     def _limit(state: AgentState) -> str | None:
-        if state["completion_tokens"] >= config.max_tokens:
+        if state["completion_tokens"] >= settings.max_tokens:
             return "max_tokens"
-        if time.monotonic() - state["started"] > config.wall_time:
+        if time.monotonic() - state["started"] > settings.wall_time:
             return "wall_time"
         return None
 
-    def _params(cfg: dict, max_tokens: int, stop: tuple[str, ...]) -> SamplingParams:
-        seed = cfg.get("configurable", {}).get("seed", config.seed)
+    def _params(config: RunnableConfig, max_tokens: int, stop: tuple[str, ...]) -> SamplingParams:
+        seed = config.get("configurable", {}).get("seed", settings.seed)
         return SamplingParams(
-            max_tokens=max_tokens, temperature=config.temperature, top_p=config.top_p, seed=seed, stop=stop
+            max_tokens=max_tokens, temperature=settings.temperature, top_p=settings.top_p, seed=seed, stop=stop
         )
 
-    async def _call_model(state: AgentState, cfg: dict, text: str, params: SamplingParams):
-        conf = cfg.get("configurable", {})
+    async def _call_model(state: AgentState, config: RunnableConfig, text: str, params: SamplingParams):
+        conf = config.get("configurable", {})
         stream = conf.get("stream")
         t0 = time.perf_counter()
         completion = await scheduler.generate(
@@ -87,12 +89,12 @@ def build_graph(scheduler, config: AgentConfig):
         )
         return completion, time.perf_counter() - t0
 
-    async def generate(state: AgentState, cfg: dict) -> dict[str, Any]:
-        budget = config.max_tokens - state["completion_tokens"]
+    async def generate(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        budget = settings.max_tokens - state["completion_tokens"]
         update: dict[str, Any] = {"pending_code": None}
         try:
-            params = _params(cfg, min(config.max_turn_tokens, budget), stops)
-            c, seconds = await _call_model(state, cfg, state["text"], params)
+            params = _params(config, min(settings.max_turn_tokens, budget), stops)
+            c, seconds = await _call_model(state, config, state["text"], params)
         except Exception as exc:  # noqa: BLE001 - a failed model call ends this problem, not the job
             logger.warning("model call failed: %s", exc)
             return {"error": f"{type(exc).__name__}: {exc}", "limit": "model_error", "pending_code": None}
@@ -105,7 +107,7 @@ def build_graph(scheduler, config: AgentConfig):
             last_finish=c.finish_reason,
         )
         steps: list[Step] = []
-        block = find_code(text, state["steps_upto"]) if config.mode != "cot" else None
+        block = find_code(text, state["steps_upto"]) if settings.mode != "cot" else None
         if block is not None:
             text = text[: block.end]  # drop what the model wrote without having seen the output
             if not text.endswith("\n"):
@@ -120,13 +122,13 @@ def build_graph(scheduler, config: AgentConfig):
         update.update(text=text, steps=steps)
         merged = {**state, **update}
         limit = _limit(merged)
-        if block is not None and state["tool_calls"] >= config.max_tool_calls:
+        if block is not None and state["tool_calls"] >= settings.max_tool_calls:
             limit = "max_tool_calls"
         update["limit"] = limit
         return update
 
-    async def execute(state: AgentState, cfg: dict) -> dict[str, Any]:
-        conf = cfg.get("configurable", {})
+    async def execute(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        conf = config.get("configurable", {})
         sandbox = conf["sandbox"]
         code = state["pending_code"]
         if on_event := conf.get("on_event"):
@@ -134,9 +136,9 @@ def build_graph(scheduler, config: AgentConfig):
         t0 = time.perf_counter()
         result = await sandbox.arun(code)
         seconds = time.perf_counter() - t0
-        shown = result.render(max_chars=config.max_output_chars)
+        shown = result.render(max_chars=settings.max_output_chars)
         if result.timed_out:
-            note = f"TimeoutError: the code ran longer than {config.cell_timeout:g} s"
+            note = f"TimeoutError: the code ran longer than {settings.cell_timeout:g} s"
             shown = f"{shown}\n{note}" if shown else note
         if not shown.strip():
             shown = "[no output: print the values you need]"
@@ -157,7 +159,7 @@ def build_graph(scheduler, config: AgentConfig):
             exit_status=status,
             error=result.error_name,
             duration=result.duration_s,
-            truncated=result.truncated or len(result.render()) > config.max_output_chars,
+            truncated=result.truncated or len(result.render()) > settings.max_output_chars,
             state_lost=result.restarted,
         )
         return {
@@ -171,14 +173,14 @@ def build_graph(scheduler, config: AgentConfig):
             "code_errors": state["code_errors"] + (status == "error"),
         }
 
-    async def nudge(state: AgentState, cfg: dict) -> dict[str, Any]:
+    async def nudge(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         text = state["text"]
         if text and not text.endswith("\n"):
             text += "\n"
         text += prompt.nudge.lstrip("\n") if text.endswith("\n\n") else prompt.nudge
         update: dict[str, Any] = {"nudged": True, "text": text}
         try:
-            c, seconds = await _call_model(state, cfg, text, _params(cfg, NUDGE_TOKENS, ("\n",)))
+            c, seconds = await _call_model(state, config, text, _params(config, NUDGE_TOKENS, ("\n",)))
         except Exception as exc:  # noqa: BLE001
             return {**update, "error": f"{type(exc).__name__}: {exc}"}
         update.update(
@@ -193,8 +195,8 @@ def build_graph(scheduler, config: AgentConfig):
         return update
 
     async def finish(state: AgentState) -> dict[str, Any]:
-        answer, method = _extract(state["text"], config.answer_fallbacks)
-        if config.mode == "pal" and answer is None and state["tool_calls"]:
+        answer, method = _extract(state["text"], settings.answer_fallbacks)
+        if settings.mode == "pal" and answer is None and state["tool_calls"]:
             lines = [ln.strip() for ln in state["text"].rsplit("```output\n", 1)[-1].splitlines() if ln.strip()]
             lines = [ln for ln in lines if ln != "```"]
             if lines and not lines[-1].startswith("[") and "Error" not in lines[-1]:
@@ -213,14 +215,14 @@ def build_graph(scheduler, config: AgentConfig):
             return "execute"
         if _extract(state["text"], False)[0] is not None:
             return "finish"
-        if limit is None and config.mode == "tir" and state["last_finish"] == "length":
+        if limit is None and settings.mode == "tir" and state["last_finish"] == "length":
             return "generate"  # a turn ran out of tokens mid-thought: continue the same message
         if not state["nudged"] and prompt.nudge:
             return "nudge"
         return "finish"
 
     def after_execute(state: AgentState) -> str:
-        if config.mode == "pal":
+        if settings.mode == "pal":
             return "finish"
         return "generate"
 

@@ -147,7 +147,7 @@ class Agent:
             from sandbox import Limits, SandboxPool
 
             limits = Limits(cell_timeout_s=self.config.cell_timeout)
-            self._pool = SandboxPool(size=self.pool_size, isolation=self.sandbox_mode, limits=limits)
+            self._pool = SandboxPool(size=self.pool_size, isolation=self.sandbox_mode, limits=limits).start()
         return self._pool
 
     @asynccontextmanager

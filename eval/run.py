@@ -1,0 +1,191 @@
+"""Eval runs: the agent over a dataset, resumable, then the eval core's report.
+
+Each finished problem's trajectories are appended to ``trajectories.jsonl`` (flushed and fsynced) as
+soon as it completes, so a killed run loses at most the problems in flight. Started again with the
+same output folder and configuration, the run skips the problems already done (a torn last line is
+dropped); a different configuration is refused, naming what differs.
+
+The agent is imported lazily: ``eval`` uses the sandbox only through the agent.
+
+Example:
+    >>> RunSpec(dataset="gsm8k.jsonl", model="m").samples
+    1
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .trajectory import Trajectory
+
+__all__ = ["RunSpec", "read_trajectories", "run_eval", "samples_from_trajectories", "ConfigMismatchError"]
+
+logger = logging.getLogger(__name__)
+
+TRAJECTORIES = "trajectories.jsonl"
+RUN_FILE = "run.json"
+
+
+class ConfigMismatchError(ValueError):
+    """The output folder holds a run with another configuration."""
+
+
+class RunSpec(BaseModel):
+    """What an eval run is: recorded in ``run.json`` and compared on resume."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: str = Field(description="Dataset path or hub name.")
+    split: str | None = None
+    limit: int | None = Field(None, description="First N problems only.")
+    model: str
+    backend: str = "auto"
+    samples: int = Field(1, ge=1)
+    agent: dict = Field(default_factory=dict, description="The AgentConfig fields.")
+
+
+def read_trajectories(path: Path) -> list[Trajectory]:
+    """Read a trajectories file; a torn last line (a killed writer) is dropped with a warning."""
+    out: list[Trajectory] = []
+    if not path.is_file():
+        return out
+    lines = path.read_text().splitlines()
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(Trajectory.model_validate_json(line))
+        except ValueError as exc:
+            if i == len(lines):
+                logger.warning("%s:%d: dropping a torn last line (%s)", path, i, str(exc).splitlines()[0])
+                continue
+            raise ValueError(f"{path}:{i}: not a trajectory: {str(exc).splitlines()[0]}") from exc
+    return out
+
+
+def _rewrite_clean(path: Path, trajs: list[Trajectory]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        for t in trajs:
+            f.write(t.model_dump_json() + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _check_spec(out: Path, spec: RunSpec) -> None:
+    run_file = out / RUN_FILE
+    if run_file.is_file():
+        old = json.loads(run_file.read_text())
+        new = spec.model_dump(mode="json")
+        diff = {k: (old.get(k), new[k]) for k in new if old.get(k) != new[k]}
+        if diff:
+            what = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
+            raise ConfigMismatchError(f"{out} holds a run with another configuration ({what}); use another --out")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        run_file.write_text(json.dumps(spec.model_dump(mode="json"), indent=2) + "\n")
+
+
+def samples_from_trajectories(trajs: list[Trajectory], problems: dict) -> list:
+    """Per-sample records for the eval core's metrics."""
+    from .metrics import SampleRecord
+
+    records = []
+    for t in trajs:
+        meta = problems[t.problem_id].metadata if t.problem_id in problems else {}
+        records.append(
+            SampleRecord(
+                problem_id=t.problem_id,
+                sample=t.sample_index,
+                pred=t.answer,
+                correct=bool(t.correct),
+                score=t.critique.score if t.critique and t.critique.score is not None else None,
+                subject=meta.get("subject"),
+                level=None if meta.get("level") is None else str(meta.get("level")),
+            )
+        )
+    return records
+
+
+def code_use(trajs: list[Trajectory]) -> dict:
+    """Share of trajectories that ran code, and the sandbox's error share among cells."""
+    n = max(len(trajs), 1)
+    cells = sum(t.tool_calls for t in trajs)
+    return {
+        "code_use": sum(t.tool_calls > 0 for t in trajs) / n,
+        "cells": cells,
+        "sandbox_error_rate": sum(t.sandbox_errors for t in trajs) / max(cells, 1),
+        "no_answer": sum(t.answer is None for t in trajs) / n,
+    }
+
+
+def run_eval(
+    spec: RunSpec,
+    out: Path,
+    *,
+    agent_factory: Callable[[], object] | None = None,
+    problems: list | None = None,
+    on_progress: Callable[[int, int, float], None] | None = None,
+) -> dict:
+    """Run (or resume) an eval and write the report; returns the metrics.
+
+    Args:
+        spec: What to run.
+        out: Output folder (``run.json``, ``trajectories.jsonl``, then the report files).
+        agent_factory: Builds the :class:`agent.Agent` (default: from ``spec``).
+        problems: The problems (default: loaded from ``spec.dataset``).
+        on_progress: ``callback(done, total, accuracy_so_far)`` after each problem.
+    """
+    from .datasets import load_problems
+    from .report import write_report
+
+    out = Path(out)
+    _check_spec(out, spec)
+    if problems is None:
+        problems = list(load_problems(spec.dataset, split=spec.split, limit=spec.limit))
+    by_id = {p.id: p for p in problems}
+    path = out / TRAJECTORIES
+    done = read_trajectories(path)
+    _rewrite_clean(path, done)  # drop a torn line before appending
+    counts: dict[str, int] = {}
+    for t in done:
+        counts[t.problem_id] = counts.get(t.problem_id, 0) + 1
+    finished = {pid for pid, n in counts.items() if n >= spec.samples}
+    # A problem cut off mid-way (fewer samples than asked) is run again whole.
+    done = [t for t in done if t.problem_id in finished]
+    _rewrite_clean(path, done)
+    todo = [p for p in problems if p.id not in finished]
+    if finished:
+        logger.info("resuming: %d of %d problems already done", len(finished), len(problems))
+    correct = [any(t.correct for t in done if t.problem_id == pid) for pid in finished]
+    if todo:
+        if agent_factory is None:
+            from agent import Agent
+
+            def agent_factory():
+                return Agent(spec.model, spec.backend, **spec.agent)
+
+        with agent_factory() as agent, open(path, "a") as sink:
+
+            def on_done(sol) -> None:
+                for t in sol.trajectories:
+                    sink.write(t.model_dump_json() + "\n")
+                sink.flush()
+                os.fsync(sink.fileno())
+                done.extend(sol.trajectories)
+                correct.append(bool(sol.correct))
+                if on_progress:
+                    on_progress(len(correct), len(problems), sum(correct) / len(correct))
+
+            agent.solve_many(todo, samples=spec.samples, on_done=on_done)
+    records = samples_from_trajectories(done, by_id)
+    extra = code_use(done)
+    metrics = write_report(out, records, extra_metrics=extra, problems=by_id)
+    return metrics
