@@ -10,8 +10,9 @@ import asyncio
 import signal
 import threading
 
-from eval.records import Problem
 from rich.console import Console
+
+from eval.records import Problem
 
 from .errors import GenerationCancelled, MathAgentError
 from .render import LiveRenderer, print_solution_summary

@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from eval.records import Problem
 from pydantic import BaseModel, ConfigDict, Field
 
+from eval.records import Problem
 from eval.trajectory import Timings, Trajectory
 
 from .backends import Backend, load_backend

@@ -1,0 +1,5 @@
+"""``python -m agent`` runs the ``mathagent`` CLI."""
+
+from .cli import main
+
+main()
