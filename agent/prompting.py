@@ -43,6 +43,7 @@ class PromptSpec(BaseModel):
     few_shot: tuple[FewShot, ...] = ()
     user: str = Field("{question}", description="User message template; {question} is replaced.")
     nudge: str = Field("", description="Text appended to the assistant message when it ends with no answer.")
+    prefill: str = Field("", description="Text the assistant message starts with (the model continues it).")
     id: str = ""
 
     def messages(self, question: str, *, few_shot: bool = True) -> list[dict[str, str]]:

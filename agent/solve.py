@@ -215,7 +215,10 @@ class Agent:
             "configurable": {"sandbox": session, "seed": seed, "stream": stream, "on_event": on_event},
             "recursion_limit": recursion_limit(config),
         }
-        return await self._graph(config).ainvoke(initial_state(messages, t0), run_config)
+        prefill = load_prompt(config.prompt_name()).prefill
+        if stream and prefill:
+            stream(prefill)
+        return await self._graph(config).ainvoke(initial_state(messages, t0, prefill), run_config)
 
     def _trajectory(self, problem, sample_index, config, prompt_id, messages, state, seconds) -> Trajectory:
         traj = Trajectory(

@@ -41,13 +41,13 @@ class AgentState(TypedDict, total=False):
     error: str | None  # a model call that failed
 
 
-def initial_state(messages: list[dict], started: float, text: str = "") -> AgentState:
-    """A fresh state for a run; ``text`` continues an earlier assistant message (chat follow-ups)."""
+def initial_state(messages: list[dict], started: float, prefill: str = "") -> AgentState:
+    """A fresh state for a run; the assistant message starts with ``prefill`` (recorded as model text)."""
     return AgentState(
         messages=messages,
-        text=text,
+        text=prefill,
         steps=[],
-        steps_upto=len(text),
+        steps_upto=0,
         pending_code=None,
         tool_calls=0,
         generations=0,
