@@ -134,6 +134,8 @@ def pass_at_k(n: int, c: int, k: int) -> float:
         raise ValueError(f"c must be in [0, n], got c={c}, n={n}")
     if n - c < k:
         return 1.0
+    if k == 1:
+        return c / n
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
 
@@ -360,7 +362,9 @@ def compute_metrics(
                 vals[f"rerank@{k}"] = rr / count
         per_problem[pid] = vals
 
-    names = list(next(iter(per_problem.values())).keys()) if per_problem else ["accuracy"]
+    present = set(next(iter(per_problem.values()))) if per_problem else {"accuracy"}
+    families = ("pass", "maj", "weighted_maj", "rerank")
+    names = ["accuracy"] + [f"{f}@{k}" for f in families for k in ks if f"{f}@{k}" in present]
 
     def summarise(pids: list[str]) -> dict[str, MetricValue]:
         out = {}
