@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .base import IsolationUnavailableError
 from .cgroups import CgroupPair, cgroup_root_for
-from .launcher import KernelProcess, Launcher, PopenProcess, supervisor_script
+from .launcher import AS_SLACK_MB, KernelProcess, Launcher, PopenProcess, supervisor_script
 from .limits import Limits
 
 __all__ = ["JailLauncher", "cgroups_writable"]
@@ -133,7 +133,7 @@ class JailLauncher(Launcher):
             if not cgroups.available:
                 cgroups = None
         if cgroups is None:
-            rlimits += [f"--as={limits.memory_mb << 20}", f"--nproc={limits.max_pids * 16}"]
+            rlimits += [f"--as={(limits.memory_mb + AS_SLACK_MB) << 20}", f"--nproc={limits.max_pids * 16}"]
         scratch_bytes = str(limits.scratch_mb << 20)
         env = {**env, "HOME": SCRATCH, "MATHAGENT_DIR": INNER_DIR, "TMPDIR": "/tmp"}
         bwrap = [

@@ -18,6 +18,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -214,23 +215,45 @@ class Kernel:
         """True while the kernel process runs."""
         return not self._closed and self.process is not None and self.process.alive()
 
-    def wait_ready(self, timeout: float | None = None) -> None:
-        """Block until the kernel answers on shell and iopub; raise KernelStartError otherwise."""
+    def wait_ready(self, timeout: float | None = None, stop: threading.Event | None = None) -> None:
+        """Block until the kernel answers on shell and iopub; raise KernelStartError otherwise.
+
+        Args:
+            timeout: seconds to wait (default Limits.startup_timeout_s); the kernel is closed after it.
+            stop: when set, give up at the next check (every 0.5 s) with KernelStartError.
+        """
         if self._ready:
             return
         deadline = time.monotonic() + (timeout or self.limits.startup_timeout_s)
+        # Connect only once the kernel has bound its sockets: zmq would otherwise retry every 100 ms.
+        sockets = [self.session_dir / f"k-{port}" for port in (1, 2, 4)]
+        while not all(s.exists() for s in sockets) and time.monotonic() < deadline and self.alive():
+            if stop is not None and stop.is_set():
+                break
+            time.sleep(0.005)
         client = self.client
+        attempt = 0
         while True:
+            attempt += 1
             if not self.alive():
-                raise KernelStartError(f"the sandbox kernel exited during start-up:\n{self._log_tail()}")
-            if time.monotonic() > deadline:
+                log = self._log_tail()
                 self.close()
-                raise KernelStartError(f"the sandbox kernel did not answer in time:\n{self._log_tail()}")
+                raise KernelStartError(f"the sandbox kernel exited during start-up:\n{log}")
+            if time.monotonic() > deadline or (stop is not None and stop.is_set()):
+                log = self._log_tail()
+                self.close()
+                raise KernelStartError(f"the sandbox kernel did not answer in time:\n{log}")
             msg_id = client.kernel_info()
-            if self._await_idle_sync(client, msg_id, min(0.5, max(deadline - time.monotonic(), 0.01))):
-                self._drain_sync(client)
-                self._ready = True
-                return
+            if self._await_idle_sync(client, msg_id, min(0.05 * attempt, 0.5, max(deadline - time.monotonic(), 0.01))):
+                break
+        # One throw-away cell: IPython's first execution is slower (lazy imports, caches).
+        msg_id = client.execute("0", store_history=False, allow_stdin=False)
+        if not self._await_idle_sync(client, msg_id, max(deadline - time.monotonic(), 0.01)):
+            log = self._log_tail()
+            self.close()
+            raise KernelStartError(f"the sandbox kernel did not run its warm-up cell:\n{log}")
+        self._drain_sync(client)
+        self._ready = True
 
     def _await_idle_sync(self, client, msg_id: str, timeout: float) -> bool:
         end = time.monotonic() + timeout

@@ -22,9 +22,13 @@ from pathlib import Path
 
 from .limits import Limits
 
-__all__ = ["Launcher", "KernelProcess", "PopenProcess", "LocalLauncher", "supervisor_script"]
+__all__ = ["Launcher", "KernelProcess", "PopenProcess", "LocalLauncher", "supervisor_script", "AS_SLACK_MB"]
 
 logger = logging.getLogger(__name__)
+
+# RLIMIT_AS counts address space, not memory: threads, arenas and mapped libraries reserve far more
+# than they use, so the fallback limit is the memory limit plus this much.
+AS_SLACK_MB = 1024
 
 
 def supervisor_script(kill_target: str) -> str:
@@ -159,7 +163,7 @@ class LocalLauncher(Launcher):
         env = {**env, "HOME": str(scratch), "MATHAGENT_DIR": str(session_dir), "TMPDIR": str(scratch)}
         cmd = [
             "prlimit", "--core=0", f"--fsize={limits.max_file_mb << 20}", f"--nofile={limits.max_open_files}",
-            f"--as={limits.memory_mb << 20}", "--",
+            f"--as={(limits.memory_mb + AS_SLACK_MB) << 20}", "--",
             "sh", "-c", supervisor_script("0"), "sh", *kernel_argv,
         ]  # fmt: skip
         with open(session_dir / "kernel.log", "wb") as log:
