@@ -175,8 +175,6 @@ def _cmp(p: str, g: str, opts: GradeOptions, slow: bool, depth: int = 0) -> _V:
         return _V(False, "empty", "the gold item is empty")
     if p == g:
         return _V(True, "string", "same normalised string")
-    if p.replace("{", "").replace("}", "") == g.replace("{", "").replace("}", ""):
-        return _V(True, "string", "same string up to braces")
     gc = parse_choice(_light(raw_g))
     if gc is not None:
         pc = parse_choice(_light(raw_p), pred=True)

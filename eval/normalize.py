@@ -53,12 +53,13 @@ _THOUSANDS_RE = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _FRAC_RE = re.compile(r"([-+]?)\\frac\{([^{}]+)\}\{([^{}]+)\}")
 _FRAC_SHORT_RE = re.compile(r"([-+]?)\\frac(\d)(\d)")
 _SLASH_RE = re.compile(r"([-+]?[\d.]+)/([-+]?[\d.]+)")
-_SCI_RE = re.compile(r"([-+]?[\d.]+)(?:\\times|\\cdot|\*|x)10\^\{?([-+]?\d+)\}?")
+_SCI_RE = re.compile(r"([-+]?[\d.]+)(?:\\times|\\cdot|\*)10\^\{?([-+]?\d+)\}?")
 _POW_RE = re.compile(r"([-+]?\d+)\^\{?(\d+)\}?")
 _MIXED_RE = re.compile(r"([-+]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
 _ASSIGN_RE = re.compile(r"^\s*([A-Za-z](?:_\{?\w+\}?)?|\\[A-Za-z]+(?:_\{?\w+\}?)?)\s*(=|\\in)\s*(?!=)")
 _CHOICE_RE = re.compile(r"^\(?([A-Ea-e])\)?$")
 _PRED_CHOICE_RE = re.compile(r"^(?:\\text\{)?\(?([A-E])\)?(?:\}|\s*[:.)]|\s+\S.*)?$", re.DOTALL)
+_PRED_CHOICE_LOWER_RE = re.compile(r"^\(?([a-e])\)?$")
 
 
 def _unwrap_cmd(s: str, cmd: str) -> str:
@@ -127,7 +128,7 @@ def normalize_answer(s: str) -> str:
     s = s.rstrip(".").strip()
     s = re.sub(r"\\(?:displaystyle|left|right|big|Big|bigg|Bigg)(?![A-Za-z])", "", s)
     s = re.sub(r"\\[dt]frac", r"\\frac", s)
-    s = re.sub(r"\\[,;:! ]|~|\\quad|\\qquad", " ", s)
+    s = re.sub(r"(?<!\\)\\[,;:! ]|~|\\quad|\\qquad", " ", s)
     s = s.replace("{,}", ",") if re.search(r"\d\{,\}\d", s) else s
     # degrees
     s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree|\\circ$", "", s)
@@ -142,10 +143,17 @@ def normalize_answer(s: str) -> str:
     s = _strip_units(s)
     s = re.sub(r"\s*percent$", "%", s)
     s = s.rstrip(".").strip()
+    # thousands separators only in a lone number, before spaces go: "2, 500" is a list, "2,500" a number
+    if _THOUSANDS_RE.fullmatch(s.rstrip("%").strip()):
+        s = s.replace(",", "")
     # drop spaces, except one that ends a command before a letter: "\\pi r" must not become "\\pir"
     s = re.sub(r"(\\[A-Za-z]+) (?=[A-Za-z])", "\\1\x00", s).replace(" ", "").replace("\x00", " ")
-    if _THOUSANDS_RE.fullmatch(s.rstrip("%")):
-        s = s.replace(",", "")
+    # one canonical spelling of single-token arguments: \frac12 -> \frac{1}{2}, \sqrt2 -> \sqrt{2}, ^{2} -> ^2
+    s = re.sub(r"\\frac(\d)(\d)", r"\\frac{\1}{\2}", s)
+    s = re.sub(r"\\frac(\d)\{", r"\\frac{\1}{", s)
+    s = re.sub(r"\\frac(\{[^{}]*\})(\d)", r"\\frac\1{\2}", s)
+    s = re.sub(r"\\sqrt(\d)", r"\\sqrt{\1}", s)
+    s = re.sub(r"([\^_])\{(\w)\}", r"\1\2", s)
     # 0.50 and 0.5 stay different strings: numbers are compared numerically, not here
     return s
 
@@ -214,8 +222,6 @@ def parse_number(s: str) -> Number | None:
         s = s[:-1]
     if s.startswith("+"):
         s = s[1:]
-    if _THOUSANDS_RE.fullmatch(s):
-        s = s.replace(",", "")
     if s.startswith("{") and s.endswith("}") and s.count("{") == 1:
         s = s[1:-1]
     value: Fraction | None = None
@@ -368,6 +374,8 @@ def parse_choice(s: str, *, pred: bool = False) -> str | None:
     """
     s = s.strip()
     m = (_PRED_CHOICE_RE if pred else _CHOICE_RE).match(s)
+    if m is None and pred:
+        m = _PRED_CHOICE_LOWER_RE.match(s)
     if not m:
         return None
     letter = m.group(1)
