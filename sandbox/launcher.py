@@ -121,16 +121,23 @@ class PopenProcess(KernelProcess):
             except (ProcessLookupError, PermissionError):
                 pass
         else:
-            # The child of bwrap is the init of the pid namespace: killing it kills the namespace.
+            # The child of bwrap is the init of the pid namespace: killing it kills the namespace,
+            # and bwrap, which reaps it, then exits by itself (killing bwrap first would leave the
+            # init a zombie of the host's pid 1).
             for child in self._children():
                 try:
                     os.kill(child, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        try:
-            self.proc.kill()
-        except ProcessLookupError:
-            pass
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc.poll() is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

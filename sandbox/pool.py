@@ -55,6 +55,7 @@ class SandboxPool:
         self._launcher: Launcher | None = None
         self._ready: collections.deque[Kernel] = collections.deque()
         self._to_close: list[Kernel] = []
+        self._in_use: set[Kernel] = set()
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -86,9 +87,10 @@ class SandboxPool:
         if self._thread is not None:
             self._thread.join(timeout=self.limits.startup_timeout_s + 5)
         with self._cond:
-            kernels = list(self._ready) + self._to_close
+            kernels = list(self._ready) + self._to_close + list(self._in_use)
             self._ready.clear()
             self._to_close = []
+            self._in_use.clear()
         for kernel in kernels:
             kernel.close()
 
@@ -136,6 +138,7 @@ class SandboxPool:
         while self._ready:
             kernel = self._ready.popleft()
             if kernel.alive():
+                self._in_use.add(kernel)
                 self._cond.notify_all()
                 return kernel
             self._to_close.append(kernel)
@@ -166,11 +169,13 @@ class SandboxPool:
         return await asyncio.to_thread(self._take_kernel, timeout)
 
     def _discard(self, kernel: Kernel) -> None:
-        """A session is done with `kernel`: it is closed in the background and replaced."""
+        """A session is done with `kernel`: it is closed in the background and replaced.
+
+        Kernels handed to sessions are tracked too, so close() kills the kernels of open sessions.
+        """
         with self._cond:
-            if self._closed:
-                pass
-            else:
+            self._in_use.discard(kernel)
+            if not self._closed:
                 self._to_close.append(kernel)
                 self._cond.notify_all()
                 return
