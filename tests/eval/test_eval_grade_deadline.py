@@ -1,0 +1,122 @@
+"""The grader's hard deadline, thread safety and use from worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from eval.grade import compare, grade
+from eval.grade_pool import GraderPool, WorkerTimeout, get_pool, shutdown_pool
+
+# sympy expands both 40th powers of a 4-term sum while simplifying the difference: minutes of work
+SLOW_PRED = "(x+y+z+2)^{40}"
+SLOW_GOLD = "(x+y+z+1)^{40}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_pool():
+    get_pool().warmup()
+    yield
+
+
+def test_pathological_expression_times_out_quickly() -> None:
+    t0 = time.monotonic()
+    c = compare(SLOW_PRED, SLOW_GOLD, timeout=1.0)
+    elapsed = time.monotonic() - t0
+    assert c.timeout and not c.equal and c.method == "timeout"
+    assert "deadline" in c.reason
+    assert elapsed < 1.0 + 10.0  # the deadline plus at most a worker start
+    # the pool replaced the killed worker: the next slow comparison works
+    assert grade("\\sqrt{8}", "2\\sqrt{2}")
+
+
+def test_timeouts_are_not_cached() -> None:
+    pool = get_pool()
+    before = pool.killed
+    assert compare(SLOW_PRED, SLOW_GOLD, timeout=0.5).timeout
+    assert compare(SLOW_PRED, SLOW_GOLD, timeout=0.5).timeout
+    assert pool.killed >= before + 2
+
+
+def test_fast_path_does_not_touch_the_pool() -> None:
+    pool = get_pool()
+    started, killed = pool.started, pool.killed
+    t0 = time.monotonic()
+    for i in range(1, 1000):
+        assert grade(f"{i},000", f"{i}000")
+        assert not grade(f"{i},001", f"{i}000")
+    assert time.monotonic() - t0 < 5.0
+    assert (pool.started, pool.killed) == (started, killed)
+
+
+def test_many_threads() -> None:
+    pairs = [
+        ("\\sqrt{8}", "2\\sqrt{2}", True),
+        ("x^2+2x+1", "(x+1)^2", True),
+        ("\\frac{\\pi}{3}", "\\frac{\\pi}{2}", False),
+        ("1,000", "1000", True),
+        ("0.5", "\\frac12", True),
+        ("(2,1)", "(1,2)", False),
+    ] * 4
+    errors: list[BaseException] = []
+
+    def one(pair):
+        p, g, expected = pair
+        try:
+            assert grade(p, g, timeout=30) is expected, pair
+        except BaseException as exc:  # noqa: BLE001 - collected and re-raised in the main thread
+            errors.append(exc)
+
+    with ThreadPoolExecutor(max_workers=8) as ex:
+        list(ex.map(one, pairs))
+    assert not errors, errors
+
+
+def test_timeout_in_one_thread_does_not_block_others() -> None:
+    results: dict[str, object] = {}
+
+    def slow():
+        results["slow"] = compare(SLOW_PRED, SLOW_GOLD, timeout=1.5)
+
+    t = threading.Thread(target=slow)
+    t.start()
+    t0 = time.monotonic()
+    assert grade("2\\sqrt{2}", "\\sqrt{8}", timeout=30)
+    fast_elapsed = time.monotonic() - t0
+    t.join(timeout=30)
+    assert not t.is_alive()
+    assert results["slow"].timeout  # type: ignore[union-attr]
+    assert fast_elapsed < 10
+
+
+def _grade_in_child(pair: tuple[str, str]) -> bool | None:
+    return grade(pair[0], pair[1], timeout=30)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_from_daemonic_pool_workers(method: str) -> None:
+    """multiprocessing.Pool workers are daemonic and may not start multiprocessing children: ours are
+    plain subprocesses, so the symbolic path works there too."""
+    ctx = multiprocessing.get_context(method)
+    with ctx.Pool(2) as pool:
+        got = pool.map(_grade_in_child, [("\\sqrt{8}", "2\\sqrt{2}"), ("1/2", "0.5"), ("\\sqrt{3}", "\\sqrt{2}")])
+    assert got == [True, True, False]
+
+
+def test_pool_object_directly() -> None:
+    with GraderPool(max_workers=1) as pool:
+        assert pool.request({"pred": "1/2", "gold": "0.5", "opts": {}}, timeout=30)["equal"] is True
+        with pytest.raises(WorkerTimeout):
+            pool.request({"pred": SLOW_PRED, "gold": SLOW_GOLD, "opts": {}}, timeout=0.5)
+        assert pool.killed == 1
+        assert pool.request({"pred": "\\sqrt{4}", "gold": "2", "opts": {}}, timeout=30)["equal"] is True
+        assert pool.started == 2
+
+
+def test_shutdown_and_rebuild() -> None:
+    shutdown_pool()
+    assert grade("\\sqrt{9}", "3", timeout=30)
