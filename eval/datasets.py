@@ -220,7 +220,9 @@ def _iter_json(path: Path) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise MalformedRecordError(path, exc.lineno, f"invalid JSON ({exc.msg}); the whole file is unreadable") from exc
+        raise MalformedRecordError(
+            path, exc.lineno, f"invalid JSON ({exc.msg}); the whole file is unreadable"
+        ) from exc
     if isinstance(data, dict):
         lists = [data[k] for k in _JSON_LIST_KEYS if isinstance(data.get(k), list)]
         if not lists:
@@ -241,8 +243,7 @@ def _iter_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any] | Exception]
         table = pq.read_table(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for bad files
         raise DatasetError(f"{path}: not a readable Parquet file ({exc})") from exc
-    for i, rec in enumerate(table.to_pylist(), 1):
-        yield i, rec
+    yield from enumerate(table.to_pylist(), 1)
 
 
 def _iter_hf(name: str, split: str | None) -> Iterator[tuple[int, dict[str, Any] | Exception]]:
@@ -258,8 +259,8 @@ def _iter_hf(name: str, split: str | None) -> Iterator[tuple[int, dict[str, Any]
     except Exception as exc:  # noqa: BLE001 - network, auth and missing-dataset errors all end here
         raise DatasetUnavailableError(
             f"cannot load {repo!r} (config {config or None!r}, split {split or 'test'!r}) from the Hugging Face hub: "
-            f"{type(exc).__name__}: {str(exc)[:300]}. Check the name and the network (HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE', '0')}), "
-            "or download it and pass the file path."
+            f"{type(exc).__name__}: {str(exc)[:300]}. Check the name and the network "
+            f"(HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE', '0')}), or download it and pass the file path."
         ) from exc
     for i, rec in enumerate(ds, 1):
         yield i, dict(rec)
@@ -274,7 +275,8 @@ def _resolve(source: str | Path, split: str | None) -> tuple[str, Path | None, s
         path = shared_data_dir() / folder / f"{split}.jsonl"
         if not path.is_file():
             raise DatasetNotFoundError(
-                f"{text!r} split {split!r}: {path} does not exist (set MATHAGENT_SHARED_DATA to the shared data folder)"
+                f"{text!r} split {split!r}: {path} does not exist "
+                "(set MATHAGENT_SHARED_DATA to the shared data folder)"
             )
         return "file", path, folder, split, schema
     if isinstance(source, str) and text.startswith("hf:"):

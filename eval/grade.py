@@ -65,8 +65,19 @@ logger = logging.getLogger(__name__)
 GRADER_NAME = "mathagent-grader"
 GRADER_VERSION = "0.1"
 
-Method = Literal["string", "numeric", "choice", "text", "structure", "math-verify", "timeout", "skipped", "empty",
-                 "undecided", "error"]
+Method = Literal[
+    "string",
+    "numeric",
+    "choice",
+    "text",
+    "structure",
+    "math-verify",
+    "timeout",
+    "skipped",
+    "empty",
+    "undecided",
+    "error",
+]
 
 
 @lru_cache(maxsize=1)
@@ -408,7 +419,10 @@ def compare(
     except WorkerTimeout:
         logger.warning("grader timeout after %.1fs: pred=%.80r gold=%.80r", timeout, p, g)
         return Comparison(
-            False, f"symbolic comparison passed its {timeout:g}s deadline; worker killed", "timeout", version,
+            False,
+            f"symbolic comparison passed its {timeout:g}s deadline; worker killed",
+            "timeout",
+            version,
             timeout=True,
         )
     except WorkerCrashed as exc:

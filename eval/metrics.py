@@ -24,7 +24,7 @@ Estimators (per problem with ``n`` graded samples, ``c`` of them correct; then t
 A problem whose samples all have ``correct=None`` (ungradable gold) is skipped and counted.
 
 Example:
-    >>> recs = [SampleRecord(problem_id="p", sample=i, pred=a, correct=a == "2") for i, a in enumerate("2 2 3".split())]
+    >>> recs = [SampleRecord(problem_id="p", sample=i, pred=a, correct=a == "2") for i, a in enumerate("223")]
     >>> m = compute_metrics(recs, ks=[1, 3], equivalent=lambda a, b: a == b, n_bootstrap=0)
     >>> round(m.overall["pass@1"].value, 4), m.overall["pass@3"].value, m.overall["maj@3"].value
     (0.6667, 1.0, 1.0)

@@ -34,18 +34,17 @@ _MAX_DIGITS = 400  # refuse literals longer than this: Fraction(10**10**9) would
 _MAX_EXP = 400
 
 _TEXT_CMDS = ("text", "textbf", "textit", "textrm", "textnormal", "mathrm", "mathbf", "mbox", "mathit", "operatorname")
-_UNIT_WORDS = {
-    # currency and counting nouns that GSM8K/MATH answers carry
-    "dollar", "dollars", "usd", "cent", "cents", "euro", "euros", "pound", "pounds", "yuan",
-    # length, area, volume, mass, time, speed
-    "mm", "cm", "m", "km", "meter", "meters", "metre", "metres", "centimeter", "centimeters", "kilometer",
-    "kilometers", "inch", "inches", "in", "ft", "foot", "feet", "yard", "yards", "yd", "mile", "miles", "mi",
-    "sq", "square", "cubic", "units", "unit", "g", "kg", "gram", "grams", "kilogram", "kilograms", "lb", "lbs",
-    "ounce", "ounces", "oz", "ton", "tons", "liter", "liters", "litre", "litres", "ml", "gallon", "gallons",
-    "s", "sec", "second", "seconds", "min", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "day", "days",
-    "week", "weeks", "month", "months", "year", "years", "mph", "kph", "degree", "degrees", "percent",
-    "points", "point", "times", "people", "students", "ways", "cups", "pages",
-}
+# currency, counting nouns, length, area, volume, mass, time and speed words that answers carry
+_UNIT_WORDS = set(
+    """
+    dollar dollars usd cent cents euro euros pound pounds yuan mm cm m km meter meters metre metres
+    centimeter centimeters kilometer kilometers inch inches in ft foot feet yard yards yd mile miles mi
+    sq square cubic units unit g kg gram grams kilogram kilograms lb lbs ounce ounces oz ton tons liter
+    liters litre litres ml gallon gallons s sec second seconds min minute minutes h hr hrs hour hours
+    day days week weeks month months year years mph kph degree degrees percent points point times
+    people students ways cups pages
+    """.split()
+)
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "log", "ln", "sqrt", "exp", "i", "e", "x", "y", "z", "n", "k", "a", "b", "c"}
 
 _NUM_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")

@@ -161,10 +161,14 @@ def _plot_groups(groups: Mapping[str, Mapping[str, MetricValue]], label: str, pa
         return False
     names = list(groups)
     vals = [100 * groups[n]["accuracy"].value for n in names]
-    lo = [100 * (groups[n]["accuracy"].value - (groups[n]["accuracy"].ci_low or groups[n]["accuracy"].value))
-          for n in names]
-    hi = [100 * ((groups[n]["accuracy"].ci_high or groups[n]["accuracy"].value) - groups[n]["accuracy"].value)
-          for n in names]
+    lo = [
+        100 * (groups[n]["accuracy"].value - (groups[n]["accuracy"].ci_low or groups[n]["accuracy"].value))
+        for n in names
+    ]
+    hi = [
+        100 * ((groups[n]["accuracy"].ci_high or groups[n]["accuracy"].value) - groups[n]["accuracy"].value)
+        for n in names
+    ]
     fig = Figure(figsize=(max(5, 1 + 0.9 * len(names)), 4), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()

@@ -78,7 +78,12 @@ def test_math_answer_from_last_box(tmp_path: Path) -> None:
     f = _jsonl(
         tmp_path / "math_train.jsonl",
         [
-            {"problem": "p1", "solution": "a \\boxed{1} then \\boxed{\\frac{2}{3}}.", "type": "Algebra", "level": "Level 4"},
+            {
+                "problem": "p1",
+                "solution": "a \\boxed{1} then \\boxed{\\frac{2}{3}}.",
+                "type": "Algebra",
+                "level": "Level 4",
+            },
             {"problem": "p2", "solution": "x", "answer": "7", "level": "Level ?"},
         ],
     )
@@ -98,7 +103,9 @@ def test_math_without_any_answer_is_malformed(tmp_path: Path) -> None:
 
 
 def test_generic_jsonl_with_field_map(tmp_path: Path) -> None:
-    f = _jsonl(tmp_path / "mine.jsonl", [{"q": "1+1?", "a": 2, "uid": "x1", "extra": 5}, {"q": "2+2?", "a": 4.0, "uid": "x2"}])
+    f = _jsonl(
+        tmp_path / "mine.jsonl", [{"q": "1+1?", "a": 2, "uid": "x1", "extra": 5}, {"q": "2+2?", "a": 4.0, "uid": "x2"}]
+    )
     probs = load_problems(f, fields={"question": "q", "answer": "a", "id": "uid"}, split="dev")
     assert [p.id for p in probs] == ["mine/dev/x1", "mine/dev/x2"]
     assert [p.answer for p in probs] == ["2", "4"]
@@ -122,7 +129,9 @@ def test_unknown_field_map_key() -> None:
 
 
 def test_json_list_and_object(tmp_path: Path) -> None:
-    (tmp_path / "a.json").write_text(json.dumps([{"question": "q1", "answer": "1"}, {"question": "q2", "answer": "2"}]))
+    (tmp_path / "a.json").write_text(
+        json.dumps([{"question": "q1", "answer": "1"}, {"question": "q2", "answer": "2"}])
+    )
     (tmp_path / "b.json").write_text(json.dumps({"data": [{"question": "q1", "answer": "1"}]}))
     assert [p.id for p in load_problems(tmp_path / "a.json")] == ["a/0", "a/1"]
     assert load_problems(tmp_path / "b.json")[0].answer == "1"
@@ -131,7 +140,9 @@ def test_json_list_and_object(tmp_path: Path) -> None:
 def test_parquet(tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    table = pa.table({"problem": ["p1", "p2"], "answer": ["\\frac12", "3"], "subject": ["Algebra", "Geometry"], "level": [1, 5]})
+    table = pa.table(
+        {"problem": ["p1", "p2"], "answer": ["\\frac12", "3"], "subject": ["Algebra", "Geometry"], "level": [1, 5]}
+    )
     pq.write_table(table, tmp_path / "test.parquet")
     probs = load_problems(tmp_path / "test.parquet")
     assert [p.answer for p in probs] == ["\\frac12", "3"]

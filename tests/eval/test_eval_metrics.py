@@ -113,7 +113,7 @@ def test_maj_at_k_hand_computed() -> None:
 
 def test_maj_at_k_matches_brute_force() -> None:
     rng = random.Random(1)
-    for trial in range(30):
+    for _ in range(30):
         n = rng.randint(1, 7)
         answers = [rng.choice(["1", "2", "3", None]) for _ in range(n)]
         k = rng.randint(1, n)
