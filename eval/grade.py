@@ -52,6 +52,7 @@ from .normalize import (
     Structure,
     is_text_answer,
     normalize_answer,
+    parse_base,
     parse_choice,
     parse_number,
     parse_structure,
@@ -165,11 +166,26 @@ def _num_equal(p: Number, g: Number, rel_tol: float) -> bool:
         for b in g.candidates():
             if a == b:
                 return True
-            if p.integer and g.integer:
-                continue
+            if p.decimal == g.decimal:
+                continue  # tolerance only between a decimal and an exact value
             if abs(a - b) <= Fraction(rel_tol) * max(abs(a), abs(b)):
                 return True
     return False
+
+
+def _cmp_base(p: str, g: str, pb: tuple[str, int] | None, gb: tuple[str, int] | None) -> _V | None:
+    """Numbers in a base (``52_8``): equal values when both carry a base, else the same digits."""
+    if pb is not None and gb is not None:
+        eq = int(pb[0], pb[1]) == int(gb[0], gb[1])
+        return _V(eq, "numeric", f"base-{pb[1]} {pb[0]} {'=' if eq else '!='} base-{gb[1]} {gb[0]}")
+    if gb is not None and re.fullmatch(r"[0-9][0-9A-Za-z]*_\{?\d+\}?", p):
+        return _V(False, "numeric", f"{p!r} is not a valid base-b number")
+    digits = gb[0] if gb is not None else pb[0]  # type: ignore[index]
+    other = p if gb is not None else g
+    if re.fullmatch(r"[0-9A-Za-z]+", other):
+        eq = other.upper() == digits
+        return _V(eq, "numeric", "same digits, base subscript omitted" if eq else "different digits")
+    return None
 
 
 def _text_key(s: str) -> str:
@@ -195,6 +211,11 @@ def _cmp(p: str, g: str, opts: GradeOptions, slow: bool, depth: int = 0) -> _V:
             return _V(True, "text", "same words")
         if is_text_answer(raw_p, p):
             return _V(False, "text", "different words")
+    pb, gb = parse_base(p), parse_base(g)
+    if gb is not None or pb is not None:
+        v = _cmp_base(p, g, pb, gb)
+        if v is not None:
+            return v
     pn, gn = parse_number(p), parse_number(g)
     if pn is not None and gn is not None:
         eq = _num_equal(pn, gn, opts.rel_tol)

@@ -246,6 +246,26 @@ def shutdown_pool() -> None:
         pool.close()
 
 
+def _forget_parent_pools() -> None:
+    """In a forked child: drop the parent's pools without touching its workers (they are not ours)."""
+    global _POOLS_LOCK
+    _POOLS_LOCK = threading.Lock()  # another thread may have held it at fork time
+    for pool in _POOLS.values():
+        pool._closed = True
+        for w in pool._idle:
+            for f in (w.proc.stdin, w.proc.stdout):
+                try:
+                    if f is not None:
+                        os.close(f.fileno())
+                except (OSError, ValueError):
+                    pass
+        pool._idle = []
+    _POOLS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parent_pools)
+
+
 def _worker_main(memory_mb: str) -> None:  # pragma: no cover - runs in the child
     """Entry point of a worker process: answer requests until stdin closes."""
     import resource

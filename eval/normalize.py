@@ -25,6 +25,7 @@ __all__ = [
     "parse_number",
     "parse_structure",
     "parse_choice",
+    "parse_base",
     "is_text_answer",
     "split_top_level",
     "strip_assignment",
@@ -181,11 +182,14 @@ class Number:
         value: The value.
         integer: The literal was an integer (no point, fraction or percent).
         percent: The literal ended in ``%``: ``value`` is the number as written (``20`` for ``20%``).
+        decimal: The literal was written with a decimal point or an exponent (``0.3333``, ``1.5e3``):
+            the grader's tolerance applies between such a value and an exact one.
     """
 
     value: Fraction
     integer: bool = False
     percent: bool = False
+    decimal: bool = False
 
     def candidates(self) -> tuple[Fraction, ...]:
         """Values this answer may stand for: ``20%`` is 20 or 0.2."""
@@ -255,7 +259,31 @@ def parse_number(s: str) -> Number | None:
             value, integer = Fraction(base) ** exp, True
     if value is None:
         return None
-    return Number(value, integer and not percent, percent)
+    decimal = "." in s or bool(re.search(r"\d[eE][-+]?\d", s))
+    return Number(value, integer and not percent, percent, decimal)
+
+
+_BASE_RE = re.compile(r"([0-9][0-9A-Za-z]*)_\{?(\d{1,3})\}?")
+
+
+def parse_base(s: str) -> tuple[str, int] | None:
+    """A number written in a base, ``52_8`` or ``4210_{5}``: ``(digits, base)``, or None.
+
+    Example:
+        >>> parse_base("4210_{5}"), parse_base("52_8"), parse_base("x_1"), parse_base("19_8")
+        (('4210', 5), ('52', 8), None, None)
+    """
+    m = _BASE_RE.fullmatch(s.strip())
+    if not m:
+        return None
+    digits, base = m.group(1).upper(), int(m.group(2))
+    if not 2 <= base <= 36:
+        return None
+    try:
+        int(digits, base)
+    except ValueError:
+        return None
+    return digits, base
 
 
 @dataclass(frozen=True, slots=True)

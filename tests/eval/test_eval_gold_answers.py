@@ -67,3 +67,21 @@ def test_gsm8k_gold_with_commas_and_dollars(gsm8k) -> None:
 def test_gsm8k_off_by_one_is_wrong(gsm8k) -> None:
     wrong = [p.id for p in gsm8k if compare(str(int(p.answer) + 1), p.answer).equal]
     assert wrong == []
+
+
+def _perturb_first_digit(answer: str) -> str:
+    for i, ch in enumerate(answer):
+        if ch.isdigit():
+            return answer[:i] + str((int(ch) + 1) % 10) + answer[i + 1 :]
+    return answer + "+1"
+
+
+def test_math500_perturbed_gold_is_wrong(math500) -> None:
+    """One digit changed (or ``+1`` appended) is never equal: no false positives on real golds."""
+    wrong = []
+    for p in math500:
+        pred = _perturb_first_digit(p.answer)
+        c = compare(pred, p.answer, timeout=20)
+        if c.equal or c.timeout:
+            wrong.append((p.id, pred, p.answer, c.method))
+    assert wrong == []

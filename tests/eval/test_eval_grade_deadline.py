@@ -120,3 +120,25 @@ def test_pool_object_directly() -> None:
 def test_shutdown_and_rebuild() -> None:
     shutdown_pool()
     assert grade("\\sqrt{9}", "3", timeout=30)
+
+
+def test_forked_child_leaves_the_parents_workers_alone() -> None:
+    import os
+
+    pool = get_pool()
+    assert grade("\\sqrt{8}", "2\\sqrt{2}", timeout=30)
+    workers = [w.proc.pid for w in pool._idle]
+    assert workers
+    pid = os.fork()
+    if pid == 0:  # child: its own pool, and exiting (atexit included) must not kill the parent's workers
+        try:
+            ok = grade("\\sqrt{9}", "3", timeout=30) and get_pool() is not pool
+            pool.close()  # what atexit would do with the inherited pool object
+            shutdown_pool()
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    for w in pool._idle:
+        assert w.alive()
+    assert grade("x^2+2x+1", "(x+1)^2", timeout=30)
