@@ -7,7 +7,14 @@ Example:
     '(x - 1)*(x + 1)'
 """
 
-from .base import ExecResult, IsolationUnavailableError, KernelStartError, PoolTimeoutError, SandboxClosedError, SandboxError
+from .base import (
+    ExecResult,
+    IsolationUnavailableError,
+    KernelStartError,
+    PoolTimeoutError,
+    SandboxClosedError,
+    SandboxError,
+)
 from .limits import Limits
 from .pool import SandboxPool
 from .session import Isolation, Sandbox, default_isolation

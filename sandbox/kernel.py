@@ -119,9 +119,7 @@ class Kernel:
     stays dead: :class:`~sandbox.session.Sandbox` replaces it.
     """
 
-    def __init__(
-        self, launcher: Launcher, limits: Limits, session_dir: Path, lock_fd: int, connection: dict
-    ) -> None:
+    def __init__(self, launcher: Launcher, limits: Limits, session_dir: Path, lock_fd: int, connection: dict) -> None:
         self.launcher = launcher
         self.limits = limits
         self.session_dir = session_dir
@@ -139,7 +137,11 @@ class Kernel:
 
     @classmethod
     def start(
-        cls, launcher: Launcher, limits: Limits, preload: tuple[str, ...] = DEFAULT_PRELOAD, base_dir: str | None = None
+        cls,
+        launcher: Launcher,
+        limits: Limits,
+        preload: tuple[str, ...] = DEFAULT_PRELOAD,
+        base_dir: str | None = None,
     ) -> Kernel:
         """Create the session folder and start the kernel process; returns before it is ready."""
         base = Path(base_dir or tempfile.gettempdir())

@@ -21,7 +21,7 @@ def _mathagent_install():  # noqa: C901 - one closure keeps the user namespace c
     sys.setswitchinterval(float(os.environ.get("MATHAGENT_SWITCH_INTERVAL", "0.0002")))
     out_cap = int(os.environ.get("MATHAGENT_OUTPUT_CAP", "65536"))
     disp_cap = int(os.environ.get("MATHAGENT_DISPLAY_CAP", "2000000"))
-    marker = "\n[mathagent: output truncated at %d bytes]\n" % out_cap
+    marker = f"\n[mathagent: output truncated at {out_cap} bytes]\n"
     budget = {"left": out_cap, "marked": False}
 
     def reset(*_args, **_kwargs):
@@ -68,7 +68,7 @@ def _mathagent_install():  # noqa: C901 - one closure keeps the user namespace c
 
     def cut(text):
         if isinstance(text, str) and len(text) > disp_cap:
-            return text[:disp_cap] + "\n[mathagent: output truncated at %d characters]" % disp_cap
+            return text[:disp_cap] + f"\n[mathagent: output truncated at {disp_cap} characters]"
         return text
 
     def cut_data(data):
@@ -93,13 +93,15 @@ def _mathagent_install():  # noqa: C901 - one closure keeps the user namespace c
         publish = pub.publish
         pub.publish = lambda data, metadata=None, *a, **k: publish(cut_data(data), metadata, *a, **k)
         show = shell._showtraceback
-        shell._showtraceback = lambda etype, evalue, stb: show(etype, cut(str(evalue))[:2000], [cut(s) for s in stb[-30:]])
+        shell._showtraceback = lambda etype, evalue, stb: show(
+            etype, cut(str(evalue))[:2000], [cut(s) for s in stb[-30:]]
+        )
 
     for name in filter(None, os.environ.get("MATHAGENT_PRELOAD", "").split(",")):
         try:
             importlib.import_module(name.strip())
         except Exception as exc:  # a missing optional library must not stop the kernel
-            print("mathagent: could not preload %s: %r" % (name, exc), file=sys.__stderr__)
+            print(f"mathagent: could not preload {name}: {exc!r}", file=sys.__stderr__)
 
 
 _mathagent_install()

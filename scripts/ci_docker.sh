@@ -6,16 +6,19 @@
 # imports a Debian base image made with debootstrap (the rootfs tarball is cached under
 # $MATHAGENT_CACHE_DIR, default /var/cache/mathagent, so later runs skip debootstrap), builds the
 # sandbox image from sandbox/Dockerfile on it, runs `pytest tests/sandbox -m docker` with
-# MATHAGENT_DOCKER=1, and stops dockerd by its pid. Needs root. Extra arguments go to pytest.
+# MATHAGENT_DOCKER=1, and stops dockerd by its pid. Needs root. Extra arguments go to pytest;
+# `--run CMD...` runs CMD instead of pytest (same engine and image), e.g. the docker benchmark.
 #
-#   bash scripts/ci_docker.sh            # cold: ~4-6 min (debootstrap); warm: ~1-2 min
+#   bash scripts/ci_docker.sh
+#   bash scripts/ci_docker.sh --run .venv/bin/python benchmarks/sandbox_bench.py --modes docker
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 CACHE="${MATHAGENT_CACHE_DIR:-/var/cache/mathagent}"
 SUITE="${MATHAGENT_DEBIAN_SUITE:-bookworm}"
 MIRROR="${MATHAGENT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-PKGS="python3,python3-venv,python3-ipykernel,python3-sympy,python3-numpy,python3-matplotlib"
+PKGS="python3,python3-venv"
+PIP_PKGS="ipykernel sympy numpy matplotlib"
 IMAGE="${MATHAGENT_DOCKER_IMAGE:-mathagent-sandbox:latest}"
 PY="$ROOT/.venv/bin/python"
 log() { printf '\033[1;34m[ci-docker]\033[0m %s\n' "$*" >&2; }
@@ -58,13 +61,23 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 
-key="$(printf '%s %s %s' "$SUITE" "$PKGS" "$MIRROR" | sha256sum | cut -c1-12)"
+# The base: Debian minbase with python3 (debootstrap), plus ipykernel, sympy, numpy and matplotlib
+# installed by the host's pip into /usr/local (same Python minor version; Debian's own python3-ipykernel
+# pulls gdb and boost and does not configure under debootstrap). Cached as a tarball.
+key="$(printf '%s %s %s %s' "$SUITE" "$PKGS" "$PIP_PKGS" "$MIRROR" | sha256sum | cut -c1-12)"
 tarball="$CACHE/debootstrap-$SUITE-$key.tar.gz"
 if [ ! -f "$tarball" ]; then
-  log "debootstrap $SUITE with $PKGS (cached afterwards in $tarball)"
+  log "debootstrap $SUITE with $PKGS, pip $PIP_PKGS (cached afterwards in $tarball)"
   mkdir -p "$CACHE"
   debootstrap --variant=minbase --include="$PKGS" "$SUITE" "$TMP/rootfs" "$MIRROR" >"$TMP/debootstrap.log" 2>&1 \
     || { tail -30 "$TMP/debootstrap.log" >&2; exit 1; }
+  pyver="$(chroot "$TMP/rootfs" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  hostver="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  [ "$pyver" = "$hostver" ] || { echo "base python $pyver != host python $hostver" >&2; exit 1; }
+  # shellcheck disable=SC2086
+  "$PY" -m pip install -q --disable-pip-version-check --no-compile --only-binary=:all: \
+    --target "$TMP/rootfs/usr/local/lib/python$pyver/dist-packages" $PIP_PKGS
+  chroot "$TMP/rootfs" python3 -m compileall -q /usr/local/lib >/dev/null 2>&1 || true
   rm -rf "$TMP/rootfs/var/lib/apt/lists/"* "$TMP/rootfs/var/cache/apt/"*.bin "$TMP/rootfs/var/cache/apt/archives/"*.deb
   tar -C "$TMP/rootfs" -czf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
   rm -rf "$TMP/rootfs"
@@ -76,9 +89,15 @@ docker import "$tarball" "mathagent-base:$key" >/dev/null
 log "docker build $IMAGE"
 docker build -q --network host -t "$IMAGE" --build-arg "BASE_IMAGE=mathagent-base:$key" sandbox/ >/dev/null
 
-log "pytest tests/sandbox -m docker"
 set +e
-MATHAGENT_DOCKER=1 MATHAGENT_DOCKER_IMAGE="$IMAGE" "$PY" -m pytest tests/sandbox -m docker -q "$@"
+if [ "${1:-}" = "--run" ]; then
+  shift
+  log "running: $*"
+  MATHAGENT_DOCKER=1 MATHAGENT_DOCKER_IMAGE="$IMAGE" "$@"
+else
+  log "pytest tests/sandbox -m docker"
+  MATHAGENT_DOCKER=1 MATHAGENT_DOCKER_IMAGE="$IMAGE" "$PY" -m pytest tests/sandbox -m docker -q "$@"
+fi
 rc=$?
 set -e
 exit "$rc"

@@ -99,8 +99,10 @@ def test_pool_preloads_modules_and_starts_clean(isolation):
         with pool.acquire(timeout=120) as sb:
             result = sb.run("import sys; 'sympy' in sys.modules and 'numpy' in sys.modules")
             assert result.value == "True", result
-            names = sb.run("[n for n in dir() if not n.startswith('_') and n not in "
-                           "('In', 'Out', 'exit', 'quit', 'get_ipython', 'sys', 'open')]")
+            names = sb.run(
+                "[n for n in dir() if not n.startswith('_') and n not in "
+                "('In', 'Out', 'exit', 'quit', 'get_ipython', 'sys', 'open')]"
+            )
             assert names.value == "[]"
 
 
@@ -147,7 +149,7 @@ def test_kernels_die_with_their_host_on_sigkill(isolation, tmp_path):
     assert _running(handles, started) == []
 
 
-_HELPER = '''
+_HELPER = """
 from pathlib import Path
 
 
@@ -168,7 +170,7 @@ def handles(kernel):
     if hasattr(process, "proc"):
         return {f"pid:{p}" for p in _descendants(process.proc.pid)}
     return {f"ctr:{process.container.id}"}
-'''
+"""
 
 
 def test_pool_close_kills_everything(isolation):
