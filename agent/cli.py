@@ -146,7 +146,7 @@ ModeOpt = Annotated[str, typer.Option("--mode", help="tir: text + interpreter | 
 SandboxOpt = Annotated[str, typer.Option("--sandbox", help="Kernel isolation: jail | docker | none | a service URL.")]
 
 
-def _agent(model, backend, mode, sandbox, threads, base_url, **config):
+def _agent(model, backend, mode, sandbox, threads, base_url, concurrency: int = 1, **config):
     from .solve import Agent
 
     options: dict = {}
@@ -154,7 +154,9 @@ def _agent(model, backend, mode, sandbox, threads, base_url, **config):
         options["base_url"] = base_url
     elif threads:
         options["n_threads"] = threads
-    return Agent(model, backend, sandbox=sandbox, backend_options=options, mode=mode, **config)
+    return Agent(
+        model, backend, sandbox=sandbox, backend_options=options, concurrency=concurrency, mode=mode, **config
+    )
 
 
 @app.command()
@@ -216,6 +218,61 @@ def chat(
             run_chat(agent, console)
     except MathAgentError as exc:
         _fail(exc)
+
+
+@app.command("eval")
+def eval_cmd(
+    dataset: Annotated[str, typer.Argument(help="Dataset file (JSONL/JSON/Parquet) or hub name.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output folder (resumable).")] = "runs/eval",
+    model: ModelOpt = "qwen2.5-coder-1.5b",
+    backend: BackendOpt = "auto",
+    mode: ModeOpt = "tir",
+    samples: Annotated[int, typer.Option(min=1, help="Samples per problem (maj@k, pass@k).")] = 1,
+    limit: Annotated[int | None, typer.Option(help="First N problems only.")] = None,
+    split: Annotated[str | None, typer.Option(help="Split, for hub datasets.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Default 0, or 0.7 with --samples > 1.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = 0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Problems in flight at once.")] = 4,
+    max_tool_calls: Annotated[int, typer.Option(help="Most code blocks run per problem.")] = 6,
+    cell_timeout: Annotated[float, typer.Option(help="Seconds per code block.")] = 15.0,
+    sandbox: SandboxOpt = "jail",
+    threads: Annotated[int | None, typer.Option(help="CPU threads for the model.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Server URL for --backend openai.")] = None,
+) -> None:
+    """Run the agent over a dataset (resumable) and write metrics.json, predictions.jsonl, report.md, plots."""
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from eval.run import RunSpec, run_eval
+
+    agent_cfg = {"mode": mode, "max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed}
+    if temperature is not None:
+        agent_cfg["temperature"] = temperature
+    elif samples > 1:
+        agent_cfg["temperature"] = 0.7
+    spec = RunSpec(dataset=dataset, split=split, limit=limit, model=model, backend=backend, samples=samples,
+                   agent=agent_cfg)
+    progress = Progress(
+        TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("acc {task.fields[acc]}"),
+        TimeRemainingColumn(), console=err_console,
+    )
+    task = progress.add_task("eval", total=None, acc="-")
+
+    def on_progress(done: int, total: int, acc: float) -> None:
+        progress.update(task, completed=done, total=total, acc=f"{acc:.1%}")
+
+    def factory():
+        return _agent(model, backend, mode, sandbox, threads, base_url, concurrency=concurrency,
+                      **{k: v for k, v in agent_cfg.items() if k != "mode"})
+
+    try:
+        with progress:
+            metrics = run_eval(spec, Path(out), agent_factory=factory, on_progress=on_progress)
+    except (MathAgentError, ValueError) as exc:
+        _fail(exc)
+    console.print_json(data={k: v for k, v in metrics.items() if not isinstance(v, dict | list)})
+    console.print(f"report: {Path(out) / 'report.md'}")
 
 
 def main() -> None:

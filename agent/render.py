@@ -58,7 +58,8 @@ class LiveRenderer:
         """A run event: ``code`` (about to run) or ``output`` (what it printed)."""
         if kind == "code":
             self.console.print()
-            self.console.print(Panel(Syntax(payload, "python", theme="ansi_dark", word_wrap=True), title="python", expand=False))
+            code = Syntax(payload, "python", theme="ansi_dark", word_wrap=True)
+            self.console.print(Panel(code, title="python", expand=False))
             self.buf, self.in_code = "", False
         elif kind == "output":
             self.console.print(Panel(Text(payload), title="output", border_style="green", expand=False))

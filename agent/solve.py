@@ -65,12 +65,9 @@ def version_info() -> dict[str, str]:
     except PackageNotFoundError:
         mine = "dev"
     out = {"mathagent": mine}
-    try:
-        from eval.grade import GRADER_VERSION
+    from eval.grade import grader_version
 
-        out["grader"] = GRADER_VERSION
-    except ImportError:
-        pass
+    out["grader"] = grader_version()
     return out
 
 
@@ -254,9 +251,9 @@ class Agent:
         if problem.answer is not None:
             from eval.grade import compare
 
-            result = compare(traj.answer, problem.answer) if traj.answer is not None else None
-            traj.correct = bool(result and result.equal)
-            traj.grader = traj.versions.get("grader")
+            result = compare(traj.answer, problem.answer)
+            traj.correct = result.correct
+            traj.grader = result.grader
         return traj
 
     async def asolve(
@@ -288,11 +285,7 @@ class Agent:
         chosen = clusters[0].members[0] if clusters else None
         correct = None
         if problem.answer is not None:
-            correct = bool(chosen is not None and trajs[chosen].correct)
-            if len(trajs) > 1 and answer is not None:
-                from eval.grade import grade
-
-                correct = grade(answer, problem.answer)
+            correct = False if chosen is None else trajs[chosen].correct
         return Solution(
             problem_id=problem.id,
             question=problem.question,

@@ -22,15 +22,18 @@ from tests.fixtures.fakes import ScriptedBackend
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
-GSM8K_EASY = [  # (first-N index in GSM8K test, reference): short problems the 0.5B model solves with code
-    ("gsm8k/test/1", "A robe takes 2 bolts of blue fiber and half that much white fiber.  How many bolts in total "
-     "does it take?", "3"),
-    ("gsm8k/test/3", "James decides to run 3 sprints 3 times a week.  He runs 60 meters each sprint.  How many "
-     "total meters does he run a week?", "540"),
-    ("gsm8k/test/0", "Janet\u2019s ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes "
-     "muffins for her friends every day with four. She sells the remainder at the farmers' market daily for $2 per "
-     "fresh duck egg. How much in dollars does she make every day at the farmers' market?", "18"),
-]
+# Lines of GSM8K test that qwen2.5-coder-0.5b solves greedily with code (1 thread), see /tmp/probe in the note.
+GSM8K_EASY = (0, 1, 10)
+
+
+def gsm8k_problems(shared_data, indices) -> list[Problem]:
+    lines = (shared_data / "gsm8k" / "test.jsonl").read_text().splitlines()
+    out = []
+    for i in indices:
+        row = json.loads(lines[i])
+        gold = row["answer"].split("####")[-1].strip().replace(",", "")
+        out.append(Problem(id=f"gsm8k/test/{i}", question=row["question"], answer=gold, source="gsm8k"))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +44,8 @@ def qwen_agent():
     agent.close()
 
 
-def test_three_gsm8k_problems_end_to_end(qwen_agent):
-    problems = [Problem(id=i, question=q, answer=a, source="gsm8k") for i, q, a in GSM8K_EASY]
+def test_three_gsm8k_problems_end_to_end(qwen_agent, shared_data):
+    problems = gsm8k_problems(shared_data, GSM8K_EASY)
     solutions = qwen_agent.solve_many(problems)
     assert [s.problem_id for s in solutions] == [p.id for p in problems]
     for sol in solutions:
@@ -83,8 +86,8 @@ def test_kernel_state_carries_to_next_block_and_follow_up(qwen_agent):
 
 def test_hanging_block_times_out_and_agent_goes_on():
     backend = ScriptedBackend([
-        "```python\nwhile True:\n    pass\n```\n",
-        "That took too long. ```python\nprint(2 + 2)\n```\n",
+        "while True:\n    pass\n```\n",  # the tir prompt's prefill opened the code block
+        "That took too long.\n```python\nprint(2 + 2)\n```\n",
         "So \\boxed{4}",
     ])
     agent = Agent(llm=backend, sandbox="jail", cell_timeout=2.0, concurrency=1)
@@ -175,7 +178,7 @@ def test_many_problems_overlap_generation_and_execution():
         def _complete(self, prompt, params, stream):
             if "```output" in prompt:
                 return [Completion(text="\\boxed{1}", finish_reason="stop")]
-            code = "```python\nimport time; time.sleep(1.5); print(1)"  # the stop sequence cut the fence
+            code = "import time; time.sleep(1.5); print(1)"  # after the prefill; the stop sequence cut the fence
             return [Completion(text=code, finish_reason="stop", stop_sequence="\n```\n")]
 
     backend = Sleeper([])
