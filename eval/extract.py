@@ -58,23 +58,22 @@ class Extraction:
         return self.method in ("answer_is", "hashes", "last_number")
 
 
-def _balanced(text: str, start: int) -> int | None:
-    """Index just past the brace group that opens at ``text[start] == '{'``, or None if unclosed."""
-    depth = 0
-    i = start
+def _brace_pairs(text: str) -> dict[int, int]:
+    """Index of each ``{`` -> index just past its matching ``}`` (one pass; escaped braces skipped)."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    i = 0
     while i < len(text):
         ch = text[i]
         if ch == "\\":
             i += 2  # skip escaped characters such as \{ and \}
             continue
         if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = i + 1
         i += 1
-    return None
+    return pairs
 
 
 def find_boxed(text: str) -> list[tuple[str, str]]:
@@ -91,13 +90,16 @@ def find_boxed(text: str) -> list[tuple[str, str]]:
         [('boxed', 'a{b}'), ('fbox', 'c'), ('boxed', '7')]
     """
     found: list[tuple[str, str]] = []
+    pairs: dict[int, int] | None = None
     for m in _BOX_RE.finditer(text):
         kind = m.group(1)
         i = m.end()
         while i < len(text) and text[i] in " \t":
             i += 1
         if i < len(text) and text[i] == "{":
-            end = _balanced(text, i)
+            if pairs is None:
+                pairs = _brace_pairs(text)
+            end = pairs.get(i)
             if end is None:
                 continue
             content = text[i + 1 : end - 1].strip()

@@ -151,6 +151,7 @@ class _V:
 
 
 _UNDECIDED = _V(None, "undecided", "no fast rule applies")
+_MAX_MATCH = 24  # unordered lists longer than this are not matched item by item
 
 
 def _light(s: str) -> str:
@@ -278,6 +279,17 @@ def _cmp_items(ps: tuple, gs: tuple, ordered: bool, opts: GradeOptions, slow: bo
         if all(r is True for r in results):
             return _V(True, "structure", f"all {len(ps)} items equal in order")
         return _UNDECIDED
+    if sorted(map(normalize_answer, ps)) == sorted(map(normalize_answer, gs)):
+        return _V(True, "structure", f"same {len(ps)} items as a set")
+    if len(ps) > _MAX_MATCH:
+        pn = [parse_number(normalize_answer(a)) for a in ps]
+        gn = [parse_number(normalize_answer(b)) for b in gs]
+        if all(pn) and all(gn):
+            pv = sorted(x.value for x in pn if x)
+            gv = sorted(x.value for x in gn if x)
+            eq = pv == gv
+            return _V(eq, "structure", f"{len(ps)} numbers {'match' if eq else 'do not match'} as a set")
+        return _UNDECIDED  # too many items to match pairwise here
     verdicts = [[_cmp(a, b, opts, slow, depth + 1) for b in gs] for a in ps]
     m = _match(verdicts)
     if m is None:

@@ -69,3 +69,16 @@ def test_extract_on_tora_sample(shared_data) -> None:
         if rec["pred"][0] and not grade(got.answer, rec["pred"][0], timeout=20):
             disagree.append((rec["idx"], got, rec["pred"][0]))
     assert len(disagree) <= 3, disagree[:5]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\\boxed{" * 20000, "{" * 50000, "the answer is " * 20000, "1 " * 100000, "#### " * 30000],
+    ids=["open-boxes", "open-braces", "answer-is", "numbers", "hashes"],
+)
+def test_extract_is_linear_on_adversarial_text(text: str) -> None:
+    import time
+
+    t0 = time.monotonic()
+    extract_answer(text)
+    assert time.monotonic() - t0 < 2.0

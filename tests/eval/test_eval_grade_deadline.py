@@ -142,3 +142,21 @@ def test_forked_child_leaves_the_parents_workers_alone() -> None:
     for w in pool._idle:
         assert w.alive()
     assert grade("x^2+2x+1", "(x+1)^2", timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold"),
+    [
+        (", ".join(str(i) for i in range(3000)), ", ".join(str(i) for i in range(2999, -1, -1))),
+        (", ".join(str(i) for i in range(300)), ", ".join(str(i + 1) for i in range(300))),
+        ("(" * 2000 + "1" + ")" * 2000, "1"),
+        ("\\frac{" * 500 + "1" + "}{2}" * 500, "1"),
+        ("9" * 100000, "5"),
+    ],
+    ids=["long-set", "long-set-diff", "deep-parens", "frac-chain", "huge-number"],
+)
+def test_adversarial_inputs_are_bounded(pred: str, gold: str) -> None:
+    t0 = time.monotonic()
+    c = compare(pred, gold, timeout=1.0)
+    assert time.monotonic() - t0 < 1.0 + 10.0
+    assert c.equal is (pred.startswith("0, 1") and pred.count(",") == 2999)
