@@ -139,7 +139,8 @@ class DockerLauncher(Launcher):
         env = {**env, "HOME": SCRATCH, "MATHAGENT_DIR": INNER_DIR, "TMPDIR": "/tmp"}
         env["PATH"] = "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"
         memory = f"{limits.memory_mb}m"
-        scratch = f"size={limits.scratch_mb}m,mode=1777"
+        # Docker keeps the image folder's mode on a tmpfs; uid/gid make the scratch the user's own.
+        scratch = f"size={limits.scratch_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700"
         container = self.client.containers.run(
             self.image,
             command=["sh", "-c", supervisor_script("-1"), "sh", *kernel_argv],
@@ -157,7 +158,7 @@ class DockerLauncher(Launcher):
                 docker.types.Ulimit(name="fsize", soft=limits.max_file_mb << 20, hard=limits.max_file_mb << 20),
                 docker.types.Ulimit(name="nofile", soft=limits.max_open_files, hard=limits.max_open_files),
             ],
-            tmpfs={SCRATCH: scratch, "/tmp": scratch, "/dev/shm": scratch},
+            tmpfs={SCRATCH: scratch, "/tmp": f"size={limits.scratch_mb}m,mode=1777", "/dev/shm": scratch},
             volumes={str(session_dir): {"bind": INNER_DIR, "mode": "rw"}},
             working_dir=SCRATCH,
             environment=env,

@@ -75,8 +75,9 @@ if [ ! -f "$tarball" ]; then
   hostver="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
   [ "$pyver" = "$hostver" ] || { echo "base python $pyver != host python $hostver" >&2; exit 1; }
   # shellcheck disable=SC2086
-  "$PY" -m pip install -q --disable-pip-version-check --no-compile --only-binary=:all: \
-    --target "$TMP/rootfs/usr/local/lib/python$pyver/dist-packages" $PIP_PKGS
+  "$PY" -m pip install -q --disable-pip-version-check --no-warn-conflicts --no-compile --only-binary=:all: \
+    --target "$TMP/rootfs/usr/local/lib/python$pyver/dist-packages" $PIP_PKGS >"$TMP/pip.log" 2>&1 \
+    || { tail -30 "$TMP/pip.log" >&2; exit 1; }
   chroot "$TMP/rootfs" python3 -m compileall -q /usr/local/lib >/dev/null 2>&1 || true
   rm -rf "$TMP/rootfs/var/lib/apt/lists/"* "$TMP/rootfs/var/cache/apt/"*.bin "$TMP/rootfs/var/cache/apt/archives/"*.deb
   tar -C "$TMP/rootfs" -czf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
@@ -87,7 +88,8 @@ fi
 log "docker import -> mathagent-base:$key"
 docker import "$tarball" "mathagent-base:$key" >/dev/null
 log "docker build $IMAGE"
-docker build -q --network host -t "$IMAGE" --build-arg "BASE_IMAGE=mathagent-base:$key" sandbox/ >/dev/null
+docker build -q --network host -t "$IMAGE" --build-arg "BASE_IMAGE=mathagent-base:$key" sandbox/ >"$TMP/build.log" 2>&1 \
+  || { tail -30 "$TMP/build.log" >&2; exit 1; }
 
 set +e
 if [ "${1:-}" = "--run" ]; then

@@ -21,6 +21,8 @@ from sandbox.reaper import SESSION_PREFIX
 from .conftest import TEST_LIMITS
 
 REPO = Path(__file__).resolve().parents[2]
+# Issue 3 asks for 500; MATHAGENT_SANDBOX_SESSIONS lowers it for slow engines (docker: ~1 s a session).
+SESSIONS = int(os.environ.get("MATHAGENT_SANDBOX_SESSIONS", "500"))
 
 
 def _descendants(pid: int) -> set[int]:
@@ -82,7 +84,7 @@ def test_500_sessions_leave_no_process_behind(isolation):
     handles: set[str] = set()
     folders: set[str] = set()
     with SandboxPool(size=4, isolation=isolation, limits=TEST_LIMITS, preload=(), max_starting=3) as pool:
-        for i in range(500):
+        for i in range(SESSIONS):
             with pool.acquire(timeout=120) as sb:
                 handles |= _handles(sb._kernel)
                 folders.add(str(sb._kernel.session_dir))
