@@ -6,9 +6,11 @@ Example:
     True
 """
 
+from .datasets import load_problems
 from .errors import DatasetError, EvalError, MalformedRecordError
 from .extract import Extraction, extract_answer
 from .grade import Comparison, compare, grade, grader_version
+from .records import Problem
 
 __all__ = [
     "Comparison",
@@ -16,8 +18,10 @@ __all__ = [
     "EvalError",
     "Extraction",
     "MalformedRecordError",
+    "Problem",
     "compare",
     "extract_answer",
     "grade",
     "grader_version",
+    "load_problems",
 ]

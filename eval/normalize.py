@@ -128,6 +128,7 @@ def normalize_answer(s: str) -> str:
     s = s.rstrip(".").strip()
     s = re.sub(r"\\(?:displaystyle|left|right|big|Big|bigg|Bigg)(?![A-Za-z])", "", s)
     s = re.sub(r"\\[dt]frac", r"\\frac", s)
+    s = s.replace("∞", "\\infty").replace("+\\infty", "\\infty").replace("\\inf)", "\\infty)")
     s = re.sub(r"(?<!\\)\\[,;:! ]|~|\\quad|\\qquad", " ", s)
     s = s.replace("{,}", ",") if re.search(r"\d\{,\}\d", s) else s
     # degrees

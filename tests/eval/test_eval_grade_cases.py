@@ -101,6 +101,8 @@ CASES: dict[str, list[tuple[str, str, bool]]] = {
         ("(1, 3]", "(1,3]", T),
         ("\\left(1, 3\\right]", "(1,3]", T),
         ("[2, \\infty)", "[2,\\infty)", T),
+        ("[2, +\\infty)", "[2,\\infty)", T),
+        ("[2, ∞)", "[2,\\infty)", T),
         ("(-\\infty, 0)", "(-\\infty,0)", T),
         ("[\\frac12, 2]", "[0.5, 2]", T),
         ("(2,\\infty)\\cup(-\\infty,1)", "(-\\infty,1)\\cup(2,\\infty)", T),
