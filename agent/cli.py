@@ -169,6 +169,7 @@ def solve(
     temperature: Annotated[float | None, typer.Option(help="Default 0, or 0.7 with --samples > 1.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (sample i uses seed + i).")] = None,
     max_tool_calls: Annotated[int, typer.Option(help="Most code blocks run.")] = 6,
+    max_tokens: Annotated[int, typer.Option(help="Most generated tokens per sample.")] = 2048,
     cell_timeout: Annotated[float, typer.Option(help="Seconds per code block.")] = 15.0,
     sandbox: SandboxOpt = "jail",
     as_json: Annotated[bool, typer.Option("--json", help="Print the Solution as JSON (no streaming).")] = False,
@@ -178,7 +179,7 @@ def solve(
     """Solve one problem: streams the reasoning, shows code and outputs, prints the final answer."""
     from .render import LiveRenderer, print_solution_summary, print_trajectory
 
-    config = {"max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed}
+    config = {"max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed, "max_tokens": max_tokens}
     if temperature is not None:
         config["temperature"] = temperature
     try:
@@ -234,6 +235,7 @@ def eval_cmd(
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = 0,
     concurrency: Annotated[int, typer.Option(min=1, help="Problems in flight at once.")] = 4,
     max_tool_calls: Annotated[int, typer.Option(help="Most code blocks run per problem.")] = 6,
+    max_tokens: Annotated[int, typer.Option(help="Most generated tokens per sample.")] = 2048,
     cell_timeout: Annotated[float, typer.Option(help="Seconds per code block.")] = 15.0,
     sandbox: SandboxOpt = "jail",
     threads: Annotated[int | None, typer.Option(help="CPU threads for the model.")] = None,
@@ -246,7 +248,10 @@ def eval_cmd(
 
     from eval.run import RunSpec, run_eval
 
-    agent_cfg = {"mode": mode, "max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed}
+    agent_cfg = {
+        "mode": mode, "max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed,
+        "max_tokens": max_tokens,
+    }
     if temperature is not None:
         agent_cfg["temperature"] = temperature
     elif samples > 1:

@@ -1,9 +1,9 @@
-"""Majority vote over equivalence classes of answers (not string equality).
+"""Majority vote over equivalence classes of answers (not string equality), on the eval core's clustering.
 
 Example:
-    >>> clusters = cluster_answers(["1/2", "0.5", "3", None], equivalent=lambda a, b: float(eval(a)) == float(eval(b)))
-    >>> [(c.answer, c.members) for c in clusters]
-    [('1/2', [0, 1]), ('3', [2])]
+    >>> answer, clusters = majority_vote(["1/2", "0.5", "3", None], equivalent=lambda a, b: eval(a) == eval(b))
+    >>> answer, [(c.answer, c.members) for c in clusters]
+    ('1/2', [('1/2', [0, 1]), ('3', [2])])
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["AnswerCluster", "cluster_answers", "majority_vote"]
+from eval.metrics import cluster_answers
+
+__all__ = ["AnswerCluster", "majority_vote"]
 
 
 @dataclass
@@ -23,42 +25,30 @@ class AnswerCluster:
     weight: float = 0.0
 
 
-def _default_equivalent(a: str, b: str) -> bool:
+def _grade_equivalent(a: str, b: str) -> bool:
     from eval.grade import grade
 
-    return grade(a, b)
+    return bool(grade(a, b))
 
 
-def cluster_answers(
+def majority_vote(
     answers: Sequence[str | None],
     *,
     equivalent: Callable[[str, str], bool] | None = None,
     weights: Sequence[float] | None = None,
-) -> list[AnswerCluster]:
-    """Group answers into equivalence classes, largest (or heaviest) first; ``None`` answers are left out.
-
-    Ties keep the order of first appearance, so the result is deterministic.
-    """
-    eq = equivalent or _default_equivalent
-    clusters: list[AnswerCluster] = []
-    for i, ans in enumerate(answers):
-        if ans is None:
-            continue
-        w = 1.0 if weights is None else float(weights[i])
-        for c in clusters:
-            if ans == c.answer or eq(ans, c.answer):
-                c.members.append(i)
-                c.weight += w
-                break
-        else:
-            clusters.append(AnswerCluster(ans, [i], w))
-    order = {id(c): k for k, c in enumerate(clusters)}
-    return sorted(clusters, key=lambda c: (-c.weight, order[id(c)]))
-
-
-def majority_vote(
-    answers: Sequence[str | None], *, equivalent: Callable[[str, str], bool] | None = None
 ) -> tuple[str | None, list[AnswerCluster]]:
-    """The answer of the largest equivalence class (None when no sample answered), and all classes."""
-    clusters = cluster_answers(answers, equivalent=equivalent)
-    return (clusters[0].answer if clusters else None), clusters
+    """The answer of the heaviest equivalence class (None when no sample answered), and all classes.
+
+    Classes are ordered by weight (default: one vote per sample), ties by first appearance, so the
+    result is deterministic. ``None`` answers do not vote.
+    """
+    ids = cluster_answers(answers, equivalent or _grade_equivalent)
+    groups: dict[int, AnswerCluster] = {}
+    for i, cid in enumerate(ids):
+        if cid < 0:
+            continue
+        cluster = groups.setdefault(cid, AnswerCluster(answers[i]))
+        cluster.members.append(i)
+        cluster.weight += 1.0 if weights is None else float(weights[i])
+    ordered = sorted(groups.values(), key=lambda c: (-c.weight, c.members[0]))
+    return (ordered[0].answer if ordered else None), ordered

@@ -24,7 +24,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .trajectory import Trajectory
 
-__all__ = ["RunSpec", "read_trajectories", "run_eval", "samples_from_trajectories", "ConfigMismatchError"]
+__all__ = [
+    "RunSpec",
+    "ConfigMismatchError",
+    "agent_stats",
+    "read_trajectories",
+    "run_eval",
+    "samples_from_trajectories",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +112,7 @@ def samples_from_trajectories(trajs: list[Trajectory], problems: dict) -> list:
                 problem_id=t.problem_id,
                 sample=t.sample_index,
                 pred=t.answer,
-                correct=bool(t.correct),
+                correct=t.correct,
                 score=t.critique.score if t.critique and t.critique.score is not None else None,
                 subject=meta.get("subject"),
                 level=None if meta.get("level") is None else str(meta.get("level")),
@@ -114,15 +121,28 @@ def samples_from_trajectories(trajs: list[Trajectory], problems: dict) -> list:
     return records
 
 
-def code_use(trajs: list[Trajectory]) -> dict:
-    """Share of trajectories that ran code, and the sandbox's error share among cells."""
+def agent_stats(trajs: list[Trajectory]) -> dict:
+    """How the agent worked: code use, sandbox errors, answers, and where the time went.
+
+    Example:
+        >>> agent_stats([])["code_use"]
+        0.0
+    """
     n = max(len(trajs), 1)
     cells = sum(t.tool_calls for t in trajs)
+    total = sum(t.timings.total for t in trajs) or 1.0
+    seconds = sorted(t.timings.total for t in trajs)
     return {
         "code_use": sum(t.tool_calls > 0 for t in trajs) / n,
-        "cells": cells,
+        "cells_per_sample": cells / n,
         "sandbox_error_rate": sum(t.sandbox_errors for t in trajs) / max(cells, 1),
+        "code_error_rate": sum(t.code_errors for t in trajs) / max(cells, 1),
         "no_answer": sum(t.answer is None for t in trajs) / n,
+        "median_seconds": seconds[len(seconds) // 2] if seconds else 0.0,
+        "tokens_per_sample": sum(t.completion_tokens for t in trajs) / n,
+        "model_time_share": sum(t.timings.model for t in trajs) / total,
+        "sandbox_time_share": sum(t.timings.sandbox for t in trajs) / total,
+        "other_time_share": sum(t.timings.other for t in trajs) / total,
     }
 
 
@@ -186,6 +206,6 @@ def run_eval(
 
             agent.solve_many(todo, samples=spec.samples, on_done=on_done)
     records = samples_from_trajectories(done, by_id)
-    extra = code_use(done)
+    extra = agent_stats(done)
     metrics = write_report(out, records, extra_metrics=extra, problems=by_id)
     return metrics

@@ -121,7 +121,7 @@ def test_solve_api_and_cli_json(tmp_path):
     packaged_model_path("smollm2-135m")
     out = subprocess.run(
         [sys.executable, "-m", "agent", "solve", "What is 2+3?", "--model", "smollm2-135m", "--json",
-         "--max-tool-calls", "1", "--sandbox", "jail"],
+         "--max-tool-calls", "1", "--max-tokens", "200", "--sandbox", "jail"],
         capture_output=True, text=True, timeout=600, cwd=REPO, env={**os.environ, "MATHAGENT_THREADS": "1"},
     )
     assert out.returncode == 0, out.stderr[-2000:]
