@@ -388,9 +388,8 @@ def _slow_compare(pred: str, gold: str, opts: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- public API
 
 
-@lru_cache(maxsize=65536)
-def _compare_cached(pred: str, gold: str, opts: GradeOptions) -> Comparison:
-    """Cached comparisons; timeouts and worker errors raise, so they are not cached."""
+def _compare_uncached(pred: str, gold: str, opts: GradeOptions) -> Comparison:
+    """One comparison; timeouts and worker errors raise (so that the cache below never keeps them)."""
     version = grader_version()
     v = _cmp(pred, gold, opts, slow=False)
     if v.result is not None:
@@ -403,6 +402,10 @@ def _compare_cached(pred: str, gold: str, opts: GradeOptions) -> Comparison:
     return Comparison(
         bool(reply["equal"]), str(reply["reason"]), reply["method"], version, skipped=bool(reply.get("skipped"))
     )
+
+
+_compare_cached = lru_cache(maxsize=65536)(_compare_uncached)
+_CACHE_MAX_CHARS = 4096  # longer inputs are compared without caching
 
 
 def _as_text(x: object) -> str | None:
@@ -448,6 +451,8 @@ def compare(
         return Comparison(False, "no predicted answer", "empty", version)
     opts = GradeOptions(rel_tol=rel_tol, timeout=timeout, symbolic=symbolic)
     try:
+        if len(p) + len(g) > _CACHE_MAX_CHARS:
+            return _compare_uncached(p, g, opts)
         return _compare_cached(p, g, opts)
     except WorkerTimeout:
         logger.warning("grader timeout after %.1fs: pred=%.80r gold=%.80r", timeout, p, g)

@@ -30,7 +30,14 @@ __all__ = ["write_report", "render_markdown", "REPORT_FILES"]
 
 logger = logging.getLogger(__name__)
 
-REPORT_FILES = ("metrics.json", "predictions.jsonl", "report.md", "accuracy_vs_k.png", "per_subject.png")
+REPORT_FILES = (
+    "metrics.json",
+    "predictions.jsonl",
+    "report.md",
+    "accuracy_vs_k.png",
+    "per_subject.png",
+    "per_level.png",
+)
 
 _FAMILIES = (("pass", "pass@k"), ("maj", "maj@k"), ("weighted_maj", "weighted maj@k"), ("rerank", "rerank@k"))
 
