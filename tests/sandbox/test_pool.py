@@ -132,7 +132,7 @@ def test_kernels_die_with_their_host_on_sigkill(isolation, tmp_path):
         line = host.stdout.readline()
         assert line.strip(), "the host did not start its pool"
         handles = set(line.split())
-        assert len(handles) >= 3
+        assert len(handles) >= 2
         started = time.time()
         os.kill(host.pid, signal.SIGKILL)
         host.wait(timeout=10)

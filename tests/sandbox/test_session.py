@@ -38,7 +38,7 @@ def test_error_name_and_short_traceback(sb):
 
 def test_png_plot_is_returned_as_base64(sb):
     code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()"
-    result = sb.run(code)
+    result = sb.run(code, timeout=60)  # the first matplotlib import builds its font cache
     assert result.ok, result
     pngs = [d["image/png"] for d in result.displays if "image/png" in d]
     assert pngs and base64.b64decode(pngs[0]).startswith(b"\x89PNG")
