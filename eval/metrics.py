@@ -38,6 +38,7 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -52,6 +53,7 @@ __all__ = [
     "vote_value",
     "bootstrap_ci",
     "default_ks",
+    "read_sample_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -77,6 +79,31 @@ class SampleRecord(BaseModel):
     @classmethod
     def _level_str(cls, v: object) -> object:
         return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+def read_sample_records(path: str | Path) -> list[SampleRecord]:
+    """Read saved per-sample records (``predictions.jsonl``); a bad line raises with file and line.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "predictions.jsonl"
+        >>> _ = f.write_text('{"problem_id": "p", "pred": "1", "correct": true}\\n')
+        >>> read_sample_records(f)[0].correct
+        True
+    """
+    from .errors import MalformedRecordError
+
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                out.append(SampleRecord.model_validate_json(line))
+            except ValueError as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise MalformedRecordError(path, lineno, f"not a SampleRecord: {reason}") from None
+    return out
 
 
 class MetricValue(BaseModel):
@@ -320,7 +347,7 @@ def compute_metrics(
         n_samples += 1
         n_no_answer += r.pred is None
     graded: dict[str, list[SampleRecord]] = {}
-    for pid, rs in groups.items():
+    for pid, rs in sorted(groups.items()):  # sorted: results do not depend on the order of the records
         rs = sorted((r for r in rs if r.correct is not None), key=lambda r: r.sample)
         if rs:
             graded[pid] = rs

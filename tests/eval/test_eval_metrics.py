@@ -246,3 +246,14 @@ def test_default_ks_and_k_too_large() -> None:
 
 def test_level_ints_become_strings() -> None:
     assert SampleRecord(problem_id="p", level=3).level == "3"
+
+
+def test_results_do_not_depend_on_record_order() -> None:
+    rng = random.Random(5)
+    r = []
+    for p in range(10):
+        r += recs(f"p{p}", [rng.choice("123") for _ in range(6)], "1", scores=[rng.random() for _ in range(6)])
+    a = compute_metrics(r, equivalent=same, n_bootstrap=100)
+    rng.shuffle(r)
+    b = compute_metrics(r, equivalent=same, n_bootstrap=100)
+    assert a == b

@@ -101,3 +101,20 @@ def test_report_from_no_records(tmp_path: Path) -> None:
     data = write_report(tmp_path, [], n_bootstrap=0)
     assert data["n_problems"] == 0
     assert (tmp_path / "report.md").exists() and (tmp_path / "predictions.jsonl").read_text() == ""
+
+
+def test_metrics_recomputed_from_saved_predictions(tmp_path: Path) -> None:
+    import pytest
+
+    from eval.errors import MalformedRecordError
+    from eval.metrics import compute_metrics, read_sample_records
+
+    data = write_report(tmp_path, _records(), equivalent=lambda a, b: a == b, n_bootstrap=50)
+    again = compute_metrics(
+        read_sample_records(tmp_path / "predictions.jsonl"), equivalent=lambda a, b: a == b, n_bootstrap=50
+    )
+    assert again.model_dump(mode="json")["overall"] == data["overall"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"problem_id": "p"}\n{"problem_id": 3, "nope": 1}\n')
+    with pytest.raises(MalformedRecordError, match=r"bad\.jsonl:2: not a SampleRecord"):
+        read_sample_records(bad)
