@@ -83,8 +83,9 @@ class _Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WorkerTimeout
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
+            poller = select.poll()  # poll, not select: works for fds above FD_SETSIZE
+            poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+            if not poller.poll(max(1, int(remaining * 1000))):
                 raise WorkerTimeout
             chunk = os.read(fd, 1 << 16)
             if not chunk:
