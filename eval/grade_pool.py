@@ -72,6 +72,12 @@ class _Worker:
             reply = self._read_line(time.monotonic() + startup_timeout)
             if not reply.get("ready"):
                 raise WorkerCrashed(f"grader worker did not start: {reply}")
+        except WorkerTimeout:
+            self.kill()
+            raise WorkerCrashed(
+                f"grader worker did not start within {startup_timeout:g}s (machine overloaded? "
+                "raise GraderPool(startup_timeout=...))"
+            ) from None
         except BaseException:
             self.kill()
             raise

@@ -160,3 +160,11 @@ def test_adversarial_inputs_are_bounded(pred: str, gold: str) -> None:
     c = compare(pred, gold, timeout=1.0)
     assert time.monotonic() - t0 < 1.0 + 10.0
     assert c.equal is (pred.startswith("0, 1") and pred.count(",") == 2999)
+
+
+def test_worker_that_cannot_start_is_an_error_not_a_timeout() -> None:
+    from eval.grade_pool import WorkerCrashed
+
+    with GraderPool(max_workers=1, startup_timeout=0.001) as pool:
+        with pytest.raises(WorkerCrashed, match="did not start"):
+            pool.request({"pred": "1", "gold": "1", "opts": {}}, timeout=5)
