@@ -8,9 +8,11 @@ answers                     rule
 strings                     equal after normalisation: ``$``, ``\\left``/``\\right``, ``\\dfrac``, spaces,
                             ``\\text{}`` wrappers, degrees (``30^\\circ`` = ``30``), currency, trailing units
                             (``5 cm`` = ``5``) and thousands separators (``1,000`` = ``1000``) removed
-numbers                     exact rationals compare exactly (``0.5`` = ``\\frac12`` = ``1/2``, ``18`` = ``18.00``);
-                            when either is not an integer, equal within ``rel_tol`` (default 1e-4, so
-                            ``1/3`` = ``0.33333`` but not ``0.333``); two integers must be identical
+numbers                     exact values compare exactly (``0.5`` = ``\\frac12`` = ``1/2``, ``18`` = ``18.00``);
+                            a decimal (``0.3333``) and an exact value (``\\frac13``, ``18``) are equal within
+                            ``rel_tol`` (default 1e-4, so ``1/3`` = ``0.3333`` but not ``0.333``); two
+                            different decimals or fractions are never equal
+bases                       ``52_8`` = ``52_{8}`` = ``52`` (digits as written), ``101_2`` = ``5``; ``52_9`` != ``52_8``
 percent                     ``20\\%`` = ``20`` and ``20\\%`` = ``0.2`` (a percent stands for x or x/100)
 multiple choice             a gold letter A-E (``(C)``, ``\\text{(C)}``) matches ``C``, ``(C)``, ``(C) 12``
 text                        ``\\text{Monday}`` = ``monday`` (case, spaces and punctuation ignored)
@@ -175,12 +177,16 @@ def _num_equal(p: Number, g: Number, rel_tol: float) -> bool:
 
 
 def _cmp_base(p: str, g: str, pb: tuple[str, int] | None, gb: tuple[str, int] | None) -> _V | None:
-    """Numbers in a base (``52_8``): equal values when both carry a base, else the same digits."""
+    """Numbers in a base (``52_8``): equal values when both carry a base or only the prediction does (against
+    a decimal gold); against a gold in base b, a prediction without subscript must have the same digits."""
     if pb is not None and gb is not None:
         eq = int(pb[0], pb[1]) == int(gb[0], gb[1])
         return _V(eq, "numeric", f"base-{pb[1]} {pb[0]} {'=' if eq else '!='} base-{gb[1]} {gb[0]}")
     if gb is not None and re.fullmatch(r"[0-9][0-9A-Za-z]*_\{?\d+\}?", p):
         return _V(False, "numeric", f"{p!r} is not a valid base-b number")
+    if gb is None and pb is not None and re.fullmatch(r"\d+", g):
+        eq = int(pb[0], pb[1]) == int(g)
+        return _V(eq, "numeric", f"base-{pb[1]} {pb[0]} {'=' if eq else '!='} {g}")
     digits = gb[0] if gb is not None else pb[0]  # type: ignore[index]
     other = p if gb is not None else g
     if re.fullmatch(r"[0-9A-Za-z]+", other):
