@@ -26,6 +26,7 @@ from .base import ExecResult, KernelStartError, SandboxClosedError
 from .launcher import KernelProcess, Launcher
 from .limits import Limits
 from .reaper import SESSION_PREFIX, register, sweep_stale
+from .wire import Wire
 
 __all__ = ["Kernel", "DEFAULT_PRELOAD"]
 
@@ -195,18 +196,18 @@ class Kernel:
             return ""
 
     def _make_client(self, asynchronous: bool):
-        if asynchronous:
-            from jupyter_client.asynchronous import AsyncKernelClient as Client
-        else:
-            from jupyter_client.blocking import BlockingKernelClient as Client
-        client = Client()
+        if not asynchronous:
+            return Wire(self._connection)
+        from jupyter_client.asynchronous import AsyncKernelClient
+
+        client = AsyncKernelClient()
         client.load_connection_info(self._connection)
         client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
         return client
 
     @property
     def client(self):
-        """The blocking client (created on first use)."""
+        """The synchronous client (created on first use)."""
         if self._closed:
             raise SandboxClosedError("this kernel was closed; start a new Sandbox")
         if self._client is None:
@@ -270,15 +271,12 @@ class Kernel:
         return False
 
     @staticmethod
-    def _drain_sync(client) -> None:
-        for channel in (client.shell_channel, client.control_channel):
-            while channel.msg_ready():
-                channel.get_msg(timeout=0)
+    def _drain_sync(client: Wire) -> None:
+        client.drain()
 
     def interrupt(self) -> None:
         """Ask the kernel to raise KeyboardInterrupt (an interrupt_request on the control channel)."""
-        msg = self.client.session.msg("interrupt_request", {})
-        self.client.control_channel.send(msg)
+        self.client.interrupt()
 
     def close(self) -> None:
         """Kill the kernel and its processes, close the sockets, remove the session folder. Idempotent."""
@@ -302,7 +300,7 @@ class Kernel:
     # ----------------------------------------------------------------------------- execution
 
     def _dead_result(self, collector: _Collector, start: float, oom_before: int, **flags) -> ExecResult:
-        memory = self.process.oom_kills() > oom_before if self.process else False
+        memory = self.process.oom_kills() > oom_before if self.process else False  # per-session group
         what = "exceeded the memory limit and was killed" if memory else "died (crashed or exited)"
         self.close()
         return collector.result(
@@ -321,7 +319,7 @@ class Kernel:
         timeout = timeout or self.limits.cell_timeout_s
         client = self.client
         start = time.monotonic()
-        oom_before = self.process.oom_kills()
+        oom_before = 0  # each session has its own cgroup or container: any OOM kill is this kernel's
         msg_id = client.execute(code, store_history=True, allow_stdin=False, stop_on_error=False)
         collector = _Collector(msg_id, self.limits)
         state = self._pump_sync(client, collector, start + timeout)
@@ -387,7 +385,7 @@ class Kernel:
         timeout = timeout or self.limits.cell_timeout_s
         client = await self._async_client()
         start = time.monotonic()
-        oom_before = self.process.oom_kills()
+        oom_before = 0  # each session has its own cgroup or container: any OOM kill is this kernel's
         msg_id = client.execute(code, store_history=True, allow_stdin=False, stop_on_error=False)
         collector = _Collector(msg_id, self.limits)
         state = await self._pump_async(client, collector, start + timeout)

@@ -70,10 +70,12 @@ class SandboxPool:
         if self._closed:
             raise SandboxClosedError("this SandboxPool was closed; create a new one")
         if self._thread is None:
-            self._launcher = make_launcher(self.isolation, docker_image=self._docker_image)
-            register(self)
-            self._thread = threading.Thread(target=self._refill_loop, name="sandbox-pool", daemon=True)
-            self._thread.start()
+            with self._cond:
+                if self._thread is None:
+                    self._launcher = make_launcher(self.isolation, docker_image=self._docker_image)
+                    register(self)
+                    self._thread = threading.Thread(target=self._refill_loop, name="sandbox-pool", daemon=True)
+                    self._thread.start()
         return self
 
     def close(self) -> None:
