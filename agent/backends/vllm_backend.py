@@ -88,4 +88,8 @@ class VLLMBackend(Backend):
         llm = getattr(self, "llm", None)
         if llm is not None:
             self.llm = None
+            # Stop the engine-core process now rather than at garbage collection.
+            core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+            if core is not None and hasattr(core, "shutdown"):
+                core.shutdown()
             del llm
