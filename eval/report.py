@@ -95,11 +95,16 @@ def render_markdown(
         True
     """
     out = [f"# {title}", ""]
+    head = ["problems", "samples", "skipped problems (ungradable gold)", "samples without answer", "grader"]
+    row = [metrics.n_problems, metrics.n_samples, metrics.n_skipped_problems, metrics.n_no_answer, metrics.grader]
+    if "accuracy" in metrics.overall:
+        head.insert(0, "accuracy (%)")
+        row.insert(0, _pct(metrics.overall["accuracy"].value))
+    if extra_metrics and "code_use" in extra_metrics:  # an agent run: how often code ran, beside accuracy
+        head.insert(1, "code use (%)")
+        row.insert(1, _pct(float(extra_metrics["code_use"])))
     out += [
-        _table(
-            ["problems", "samples", "skipped problems (ungradable gold)", "samples without answer", "grader"],
-            [[metrics.n_problems, metrics.n_samples, metrics.n_skipped_problems, metrics.n_no_answer, metrics.grader]],
-        ),
+        _table(head, [row]),
         "",
         "## Overall",
         "",

@@ -49,7 +49,9 @@ def test_run_writes_report_with_code_use(tmp_path):
     assert metrics["extra"]["code_use"] == 0.0
     for name in ("metrics.json", "predictions.jsonl", "report.md", "trajectories.jsonl", "run.json"):
         assert (tmp_path / name).is_file()
-    assert "code_use" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "| accuracy (%) | code use (%) |" in report  # code use stands beside accuracy
+    assert "| 75.0 | 0.0 |" in report
 
 
 def test_resume_skips_done_problems_and_drops_a_torn_line(tmp_path):
