@@ -139,12 +139,14 @@ class JailLauncher(Launcher):
         bwrap = [
             "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--new-session", "--hostname", "sandbox",
+            # /tmp is its own scratch tmpfs, mounted before the interpreter binds: a venv that lives
+            # under the host's /tmp (a CI clone in a temp folder) is then bound read-only inside it.
+            "--size", scratch_bytes, "--perms", "1777", "--tmpfs", "/tmp",
             *_system_binds(), *_python_binds(),
             "--proc", "/proc", "--dev", "/dev",
             "--perms", "0755", "--dir", "/run", "--perms", "0755", "--dir", "/home",
             "--size", scratch_bytes, "--perms", "1777", "--tmpfs", "/dev/shm",
             "--size", scratch_bytes, "--perms", "1777", "--tmpfs", SCRATCH,
-            "--symlink", SCRATCH, "/tmp",
             "--bind", str(session_dir), INNER_DIR,
             "--chdir", SCRATCH, "--clearenv",
             *[a for k, v in env.items() for a in ("--setenv", k, v)],
