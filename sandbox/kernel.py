@@ -299,18 +299,23 @@ class Kernel:
 
     # ----------------------------------------------------------------------------- execution
 
-    def _dead_result(self, collector: _Collector, start: float, oom_before: int, **flags) -> ExecResult:
+    def _dead_result(
+        self, collector: _Collector, start: float, oom_before: int, close: bool = True, **flags
+    ) -> ExecResult:
         memory = self.process.oom_kills() > oom_before if self.process else False  # per-session group
         what = "exceeded the memory limit and was killed" if memory else "died (crashed or exited)"
-        self.close()
+        if close:
+            self.close()
         return collector.result(
             time.monotonic() - start, restarted=True, memory_exceeded=memory or flags.pop("memory_exceeded", False),
             error=("KernelDied", f"the kernel {what}; all variables were lost", None), **flags,
         )  # fmt: skip
 
-    def _finish_timeout(self, collector: _Collector, start: float, timeout: float, restarted: bool) -> ExecResult:
+    def _finish_timeout(
+        self, collector: _Collector, start: float, timeout: float, restarted: bool, close: bool = True
+    ) -> ExecResult:
         err = ("Timeout", f"the cell ran longer than {timeout:g} s and was stopped", None)
-        if restarted:
+        if restarted and close:
             self.close()
         return collector.result(time.monotonic() - start, timed_out=True, restarted=restarted, error=err)
 
@@ -396,9 +401,13 @@ class Kernel:
                 await self._drain_async(client)
                 return self._finish_timeout(collector, start, timeout, restarted=False)
             if state == "timeout":
-                return self._finish_timeout(collector, start, timeout, restarted=True)
+                result = self._finish_timeout(collector, start, timeout, restarted=True, close=False)
+                await asyncio.to_thread(self.close)  # killing may wait for the processes: not on the loop
+                return result
         if state == "died":
-            return self._dead_result(collector, start, oom_before)
+            result = self._dead_result(collector, start, oom_before, close=False)
+            await asyncio.to_thread(self.close)
+            return result
         await self._drain_async(client)
         return collector.result(time.monotonic() - start)
 

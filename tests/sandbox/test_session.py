@@ -118,3 +118,19 @@ def test_limits_are_frozen_and_validated():
     with pytest.raises(ValueError):
         Limits(memory_mb=1)
     assert hash(limits) == hash(Limits())
+
+
+def test_async_timeout_and_crash_restart(sb):
+    async def main() -> list:
+        await sb.arun("kept = 1")
+        timed_out = await sb.arun("sum(range(10**12))", timeout=1)
+        fresh = await sb.arun("'kept' in dir()")
+        crashed = await sb.arun("import os; os._exit(3)")
+        after = await sb.arun("6 * 7")
+        return [timed_out, fresh, crashed, after]
+
+    timed_out, fresh, crashed, after = asyncio.run(main())
+    assert timed_out.timed_out and timed_out.restarted, timed_out
+    assert fresh.value == "False"
+    assert crashed.error_name == "KernelDied" and crashed.restarted
+    assert after.value == "42"
