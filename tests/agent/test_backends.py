@@ -111,3 +111,24 @@ def test_unknown_model_lists_aliases():
 def test_unknown_backend():
     with pytest.raises(ValueError, match="llamacpp"):
         load_backend("smollm2-135m", "tensorrt")
+
+
+@pytest.mark.slow
+def test_transformers_loads_a_lora_adapter_folder(tmp_path, smollm2_path):
+    """A LoRA adapter folder (what our trainers write) loads on the transformers backend and generates."""
+    peft = pytest.importorskip("peft")
+    from agent.backends.convert import gguf_to_hf
+    from agent.backends.hf import load_hf_model
+    from agent.models import resolve_model
+
+    base = gguf_to_hf(resolve_model("smollm2-135m"))
+    tok, model = load_hf_model(resolve_model(str(base)))
+    lora = peft.get_peft_model(model, peft.LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "adapter")
+    tok.save_pretrained(tmp_path / "adapter")
+    resolved = resolve_model(str(tmp_path / "adapter"))
+    assert resolved.kind == "hf"
+    with load_backend(str(tmp_path / "adapter"), "transformers") as b:
+        assert type(b.model).__name__.startswith("Peft") or hasattr(b.model, "peft_config")
+        [c] = b.generate(USER, params=SamplingParams(max_tokens=8))
+        assert c.completion_tokens > 0
