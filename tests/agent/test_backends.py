@@ -123,7 +123,8 @@ def test_transformers_loads_a_lora_adapter_folder(tmp_path, smollm2_path):
 
     base = gguf_to_hf(resolve_model("smollm2-135m"))
     tok, model = load_hf_model(resolve_model(str(base)))
-    lora = peft.get_peft_model(model, peft.LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    config = peft.LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    lora = peft.get_peft_model(model, config)
     lora.save_pretrained(tmp_path / "adapter")
     tok.save_pretrained(tmp_path / "adapter")
     resolved = resolve_model(str(tmp_path / "adapter"))
