@@ -50,7 +50,7 @@ class ChatSession:
             print_solution_summary(self.console, sol)
             return
         if self.session is None and self.agent.config.mode != "cot":
-            self.session = await self.agent._sandbox_pool().aacquire()
+            self.session = await self.agent.open_session()
         renderer = LiveRenderer(self.console)
 
         def stream(delta: str) -> None:
@@ -77,7 +77,7 @@ class ChatSession:
         self.cancel.clear()
         previous = signal.signal(signal.SIGINT, lambda *_: self.cancel.set())
         try:
-            self.agent._run(self._ask(question))
+            self.agent.run(self._ask(question))
         finally:
             signal.signal(signal.SIGINT, previous)
 
@@ -99,16 +99,9 @@ class ChatSession:
             self.console.print(f"[dim]mode = {arg} (new conversation)[/]")
         elif name == "model" and arg:
             self.console.print(f"[dim]loading {arg}...[/]")
-            from .backends import load_backend
-
-            llm = load_backend(arg, "auto")
-            if self.agent._owns_llm:
-                self.agent.llm.close()
-            self.agent.llm, self.agent._owns_llm = llm, True
-            self.agent._scheduler = None
-            self.agent._graphs.clear()
+            self.agent.swap_model(arg)
             self.reset()
-            self.console.print(f"[dim]model = {llm.model_id} (new conversation)[/]")
+            self.console.print(f"[dim]model = {self.agent.llm.model_id} (new conversation)[/]")
         else:
             self.console.print(HELP)
         return True

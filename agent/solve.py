@@ -147,12 +147,28 @@ class Agent:
             self._pool = SandboxPool(size=self.pool_size, isolation=self.sandbox_mode, limits=limits).start()
         return self._pool
 
+    async def open_session(self):
+        """A sandbox session of this agent's pool, for callers that keep one kernel across runs (chat).
+
+        The caller closes it (``session.close()``).
+        """
+        return await self._sandbox_pool().aacquire()
+
+    def swap_model(self, model: str, backend: str = "auto", **options: Any) -> None:
+        """Load another model in place of the current one (frees the old one if this agent loaded it)."""
+        llm = load_backend(model, backend, **options)
+        if self._owns_llm and self.llm is not None:
+            self.llm.close()
+        self.llm, self._owns_llm = llm, True
+        self._scheduler = None
+        self._graphs.clear()
+
     @asynccontextmanager
     async def _session(self, needed: bool):
         if not needed:
             yield None
             return
-        session = await self._sandbox_pool().aacquire()
+        session = await self.open_session()
         try:
             yield session
         finally:
@@ -326,7 +342,8 @@ class Agent:
         return list(await asyncio.gather(*(one(p) for p in items)))
 
     # -- sync wrappers ----------------------------------------------------------------------------
-    def _run(self, coro):
+    def run(self, coro):
+        """Run a coroutine of this agent's async API to completion (a fresh event loop)."""
         try:
             return asyncio.run(coro)
         finally:
@@ -335,11 +352,11 @@ class Agent:
 
     def solve(self, problem: Problem | str, *, samples: int = 1, stream=None, on_event=None) -> Solution:
         """Synchronous :meth:`asolve`."""
-        return self._run(self.asolve(problem, samples=samples, stream=stream, on_event=on_event))
+        return self.run(self.asolve(problem, samples=samples, stream=stream, on_event=on_event))
 
     def solve_many(self, problems: Iterable[Problem | str], *, samples: int = 1, on_done=None) -> list[Solution]:
         """Synchronous :meth:`asolve_many`."""
-        return self._run(self.asolve_many(problems, samples=samples, on_done=on_done))
+        return self.run(self.asolve_many(problems, samples=samples, on_done=on_done))
 
 
 def solve(

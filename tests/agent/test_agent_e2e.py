@@ -62,8 +62,7 @@ def test_three_gsm8k_problems_end_to_end(qwen_agent, shared_data):
 
 def test_kernel_state_carries_to_next_block_and_follow_up(qwen_agent):
     async def go():
-        pool = qwen_agent._sandbox_pool()
-        session = await pool.aacquire()
+        session = await qwen_agent.open_session()
         try:
             q1 = Problem(id="s1", question="Use Python to compute x = 12345 * 6789 and store it in a variable named "
                          "x. Print x.", source="test")
@@ -77,7 +76,7 @@ def test_kernel_state_carries_to_next_block_and_follow_up(qwen_agent):
         finally:
             session.close()
 
-    t1, t2, direct = qwen_agent._run(go())
+    t1, t2, direct = qwen_agent.run(go())
     assert t1.tool_calls >= 1
     assert direct.value == str(12345 * 6789)  # the variable lives in the problem's kernel
     assert t2.tool_calls >= 1
@@ -109,7 +108,7 @@ def test_hanging_block_times_out_and_agent_goes_on():
 def test_no_answer_path(qwen_agent):
     config = qwen_agent.config.model_copy(update={"max_tokens": 16, "max_turn_tokens": 16, "mode": "cot"})
     problem = Problem(id="n1", question="Write a long essay about the history of number theory.", source="test")
-    traj = qwen_agent._run(qwen_agent.arun_trajectory(problem, config=config))
+    traj = qwen_agent.run(qwen_agent.arun_trajectory(problem, config=config))
     assert traj.generations == 2  # the answer, then exactly one nudge
     if traj.answer is None:
         assert traj.status in ("no_answer", "max_tokens")
