@@ -280,6 +280,11 @@ def eval_cmd(
     console.print(f"report: {Path(out) / 'report.md'}")
 
 
+from training.cli import app as _train_app  # noqa: E402
+
+app.add_typer(_train_app, name="train")
+
+
 def main() -> None:
     """Console entry point."""
     try:

@@ -77,7 +77,12 @@ def config_hash(data: Any) -> str:
 
 
 def write_jsonl(path: Path, records: Iterable[BaseModel | dict]) -> int:
-    """Write records to a JSONL file atomically (temp file, fsync, rename); returns the count."""
+    """Write records to a JSONL file atomically (temp file, fsync, rename; main process only); returns the count."""
+    from .modeling import is_main_process
+
+    records = list(records)
+    if not is_main_process():
+        return len(records)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -178,6 +183,7 @@ def finish_job(
     tokens: dict[str, int],
     clock: Stopwatch,
     metrics: dict | None = None,
+    auto_class: str = "AutoModelForCausalLM",
 ) -> TrainResult:
     """Save ``OUT/model`` and write ``OUT/result.json`` last (the job's done marker); returns the result."""
     from .modeling import save_model
@@ -197,13 +203,17 @@ def finish_job(
         metrics={**dict(output.metrics), **(metrics or {})},
     )
     info = {"job": job, "config": cfg.model_dump(mode="json"), **result.model_dump(exclude={"report"})}
-    save_model(trainer.model, tokenizer, out / "model", cfg.lora, info=info)
+    save_model(trainer, tokenizer, out / "model", cfg.lora, info=info, auto_class=auto_class)
     result.seconds = clock.seconds
     return result
 
 
 def write_result(cfg, result: TrainResult) -> TrainResult:
-    """Write ``OUT/result.json`` (atomically): from now on the job counts as done."""
+    """Write ``OUT/result.json`` (atomically, on the main process): from now on the job counts as done."""
+    from .modeling import is_main_process
+
+    if not is_main_process():
+        return result
     path = Path(cfg.output_dir) / RESULT_FILE
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(result.model_dump_json(indent=2) + "\n")

@@ -28,6 +28,7 @@ from .errors import TrainingError
 
 __all__ = [
     "base_checkpoint",
+    "is_main_process",
     "load_tokenizer",
     "load_causal_lm",
     "peft_config",
@@ -144,27 +145,60 @@ def peft_config(spec: LoraSpec, task_type: str = "CAUSAL_LM", modules_to_save: l
     )
 
 
-def save_model(model, tokenizer, out: Path, lora: LoraSpec, *, info: dict | None = None) -> Path:
+def is_main_process() -> bool:
+    """Whether this is the main process of a distributed launch (``accelerate launch``), or the only one."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _merge_saved_adapter(folder: Path, auto_class: str) -> None:
+    """Replace a saved LoRA adapter folder by the merged full model (loaded on CPU from disk)."""
+    peft = require("peft", "LoRA adapters")
+    model = getattr(peft, auto_class.replace("AutoModel", "AutoPeftModel")).from_pretrained(str(folder))
+    merged = model.merge_and_unload()
+    tmp = folder.with_name(folder.name + ".merged")
+    shutil.rmtree(tmp, ignore_errors=True)
+    merged.save_pretrained(tmp)
+    shutil.rmtree(folder)
+    tmp.rename(folder)
+
+
+def save_model(
+    trainer,
+    tokenizer,
+    out: Path,
+    lora: LoraSpec,
+    *,
+    info: dict | None = None,
+    auto_class: str = "AutoModelForCausalLM",
+) -> Path:
     """Write the trained model (merged, or the LoRA adapter alone) and its tokenizer to ``out``, atomically.
 
+    ``trainer.save_model`` writes the weights (it gathers ZeRO-3 shards and writes on the main process
+    only); a LoRA adapter is then merged into its base from disk, so one code path serves one CPU and
+    many GPUs.
+
     Args:
-        model: The trained model (a ``PeftModel`` when LoRA was on).
-        tokenizer: Its tokenizer (saved with the chat template).
+        trainer: The trainer after training.
+        tokenizer: The tokenizer (saved with its chat template).
         out: The final folder; replaced if it exists.
-        lora: Whether to merge the adapter.
+        lora: Whether LoRA was on and whether to merge it.
         info: Written as ``training.json`` beside the weights (the job config, data counts, metrics).
+        auto_class: The model's transformers auto class (for merging a saved adapter).
     """
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    is_peft = hasattr(model, "peft_config") and hasattr(model, "merge_and_unload")
-    if is_peft and lora.merge:
-        model = model.merge_and_unload()
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    if info is not None:
-        (tmp / "training.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    logger.info("saved %s to %s", "a LoRA adapter" if is_peft and not lora.merge else "the model", out)
+    if is_main_process():
+        shutil.rmtree(tmp, ignore_errors=True)
+    trainer.save_model(str(tmp))
+    if is_main_process():
+        if lora.enabled and lora.merge:
+            _merge_saved_adapter(tmp, auto_class)
+        tokenizer.save_pretrained(tmp)
+        if info is not None:
+            (tmp / "training.json").write_text(json.dumps(info, indent=2, default=str) + "\n")
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+        what = "a LoRA adapter" if lora.enabled and not lora.merge else "the model"
+        logger.info("saved %s to %s", what, out)
+    trainer.accelerator.wait_for_everyone()
     return out

@@ -145,5 +145,7 @@ def train_on_examples(
 
 def run_sft(cfg: SFTJobConfig, *, on_progress: ProgressCallback | None = None, force: bool = False) -> TrainResult:
     """Build SFT examples from ``cfg.data`` and fine-tune ``cfg.model`` on them (see the module docstring)."""
+    if not force and (done := finished_result(cfg.output_dir, config_hash(cfg))) is not None:
+        return done
     examples, report = build_sft_data(cfg)
     return train_on_examples("sft", cfg, examples, report, on_progress=on_progress, force=force)

@@ -46,7 +46,7 @@ from .jobs import (
     write_jsonl,
     write_result,
 )
-from .modeling import load_causal_lm, load_tokenizer, peft_config, set_threads
+from .modeling import is_main_process, load_causal_lm, load_tokenizer, peft_config, set_threads
 from .verifier_config import VerifierJobConfig
 
 __all__ = ["run_verifier", "ValueVerifier", "VALUE_HEAD_FILE"]
@@ -156,9 +156,11 @@ def run_verifier(
         examples=len(rows),
         tokens=tokens,
         clock=clock,
+        auto_class="AutoModelForTokenClassification",
     )
     head = {"kind": "token_value", "few_shot": cfg.value.few_shot, "max_length": cfg.train.max_length}
-    (Path(result.model_path) / VALUE_HEAD_FILE).write_text(json.dumps(head, indent=2) + "\n")
+    if is_main_process():
+        (Path(result.model_path) / VALUE_HEAD_FILE).write_text(json.dumps(head, indent=2) + "\n")
     return write_result(cfg, result)
 
 

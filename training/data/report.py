@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,4 +48,8 @@ class BuildReport(BaseModel):
         return self
 
     def save(self, path: Path) -> None:
+        """Write the report as JSON (on the main process of a distributed launch only)."""
+        if int(os.environ.get("RANK", "0")) != 0:
+            return
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(self.model_dump(), indent=2) + "\n")
