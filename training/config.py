@@ -110,6 +110,7 @@ class TrainArgs(BaseModel):
             report_to=list(self.report_to) or "none",
             disable_tqdm=True,
             dataloader_num_workers=0,
+            dataloader_pin_memory=False,
         )
         kw.update(self.extra)
         return kw

@@ -83,7 +83,12 @@ def test_prompt_messages_recorded_rebuilt_or_without_few_shot():
     assert prompt_messages(t, RenderOptions()) == t.messages
     rebuilt = prompt_messages(t, RenderOptions(prompt="tir", few_shot=False))
     assert rebuilt[0]["role"] == "system" and "Python interpreter" in rebuilt[0]["content"] and len(rebuilt) == 2
-    t.messages = [t.messages[0], {"role": "user", "content": "ex"}, {"role": "assistant", "content": "a"}, t.messages[1]]
+    t.messages = [
+        t.messages[0],
+        {"role": "user", "content": "ex"},
+        {"role": "assistant", "content": "a"},
+        t.messages[1],
+    ]
     assert prompt_messages(t, RenderOptions(few_shot=False)) == [t.messages[0], t.messages[-1]]
 
 
