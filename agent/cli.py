@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from training.cli import app as train_app
 from training.collect.cli import app as collect_app
 
 from .errors import MathAgentError
@@ -28,6 +29,7 @@ app = typer.Typer(
 models_app = typer.Typer(help="List, install and convert models.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
 app.add_typer(collect_app, name="collect")
+app.add_typer(train_app, name="train")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -281,11 +283,6 @@ def eval_cmd(
         _fail(exc)
     console.print_json(data={k: v for k, v in metrics.items() if not isinstance(v, dict | list)})
     console.print(f"report: {Path(out) / 'report.md'}")
-
-
-from training.cli import app as _train_app  # noqa: E402
-
-app.add_typer(_train_app, name="train")
 
 
 def main() -> None:

@@ -71,7 +71,11 @@ class Pipeline:
     def _section(self, stage: str) -> dict:
         cfg = self.cfg
         if stage == "collect":
-            return {"model": cfg.model, "problems": cfg.problems.model_dump(), "collect": cfg.collect.model_dump()}
+            return {
+                "model": cfg.model,
+                "problems": cfg.problems.model_dump(mode="json"),
+                "collect": cfg.collect.model_dump(mode="json"),
+            }
         return getattr(cfg, stage).model_dump(mode="json")
 
     def stage_hashes(self) -> dict[str, str]:
@@ -127,8 +131,12 @@ class Pipeline:
             done = self.marker(stage)
             if done is not None:
                 if done["hash"] != chash:
+                    from eval.run import config_diff
+
+                    diff = config_diff(done.get("config", {}), json.loads(json.dumps(self._section(stage))))
+                    what = "; ".join(diff) if diff else "an earlier stage changed"
                     raise StageConfigError(
-                        f"stage {stage} in {self.workdir} was done with another configuration: run with "
+                        f"stage {stage} in {self.workdir} was done with another configuration ({what}): run with "
                         f"--restart-from {stage} to redo it and the stages after it, or use another workdir"
                     )
                 logger.info("stage %s: done already, skipped", stage)

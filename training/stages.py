@@ -68,52 +68,23 @@ def _backend_options(threads: int | None, backend: str) -> dict[str, Any]:
 
 def collect_trajectories(cfg: PipelineConfig, out: Path, progress: Progress) -> dict[str, Any]:
     """Sample the policy ``cfg.collect.samples`` times on each training problem into the collection ``out``."""
+    from training.collect import CollectOptions, CollectSpec, run_collection
+
     c, p = cfg.collect, cfg.problems
-    try:
-        from training.collect import CollectOptions, CollectSpec, run_collection
-    except ImportError:
-        run_collection = None
-    if run_collection is not None:
-        spec = CollectSpec(
-            dataset=p.dataset,
-            split=p.split,
-            model=cfg.model,
-            backend=c.backend,
-            samples=c.samples,
-            agent=_agent_fields(cfg),
-        )
-        options = CollectOptions(limit=p.limit, concurrency=c.concurrency, sandbox=c.sandbox, threads=cfg.threads)
+    spec = CollectSpec(
+        dataset=p.dataset,
+        split=p.split,
+        model=cfg.model,
+        backend=c.backend,
+        samples=c.samples,
+        agent=_agent_fields(cfg),
+    )
+    options = CollectOptions(limit=p.limit, concurrency=c.concurrency, sandbox=c.sandbox, threads=cfg.threads)
 
-        def on_progress(pr) -> None:
-            progress(pr.problems_done, pr.problems_total, {"accuracy": pr.accuracy})
+    def on_progress(pr) -> None:
+        progress(pr.problems_done, pr.problems_total, {"accuracy": pr.accuracy})
 
-        run_collection(spec, out, options, on_progress=on_progress)
-    else:  # before the collection package: an eval run with K samples holds the same records
-        from agent.solve import Agent
-        from eval.run import RunSpec, run_eval
-
-        agent = _agent_fields(cfg)
-        spec = RunSpec(
-            dataset=p.dataset,
-            split=p.split,
-            limit=p.limit,
-            model=cfg.model,
-            backend=c.backend,
-            samples=c.samples,
-            agent=agent,
-        )
-
-        def factory():
-            return Agent(
-                cfg.model,
-                c.backend,
-                sandbox=c.sandbox,
-                concurrency=c.concurrency,
-                backend_options=_backend_options(cfg.threads, c.backend),
-                **agent,
-            )
-
-        run_eval(spec, out, agent_factory=factory, on_progress=lambda d, n, a: progress(d, n, {"accuracy": a}))
+    run_collection(spec, out, options, on_progress=on_progress)
     stats = trajectory_stats(list(read_trajectories(out)))
     return {"folder": str(out), **stats}
 

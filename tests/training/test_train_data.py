@@ -182,19 +182,21 @@ def test_value_examples_label_outcomes_and_balance():
 
 
 def test_sources_collection_eval_run_jsonl_and_errors(tmp_path):
-    trajs = problem_set(1)
+    from training.collect.manifest import Manifest, save_manifest
+    from training.collect.spec import CollectSpec
+
+    trajs = problem_set(2)  # 2 problems x 3 samples
     coll = tmp_path / "coll"
     (coll / "shards").mkdir(parents=True)
-    (coll / "manifest.json").write_text("{}")
-    write_jsonl(coll / "shards" / "shard-00000.jsonl", trajs[:2])
+    save_manifest(coll, Manifest(spec=CollectSpec(dataset="d.jsonl", model="m", samples=3)))
+    write_jsonl(coll / "shards" / "shard-00000.jsonl", trajs[:5])  # the second problem is cut short
     with open(coll / "shards" / "shard-00000.jsonl", "a") as f:
         f.write('{"problem_id": "torn"')  # a writer killed mid-line
+    assert [t.id for t in read_trajectories(coll)] == [t.id for t in trajs[:3]]  # complete problems only
     run = tmp_path / "run"
-    write_jsonl(run / "trajectories.jsonl", trajs[2:])
+    write_jsonl(run / "trajectories.jsonl", trajs[3:])
     got = list(read_trajectories([str(run), str(tmp_path / "r*")]))
-    assert [t.id for t in got] == [trajs[2].id, trajs[2].id]
-    if importlib.util.find_spec("training.collect") is None:
-        assert [t.id for t in read_trajectories(coll)] == [t.id for t in trajs[:2]]
+    assert [t.id for t in got] == [t.id for t in trajs[3:]] * 2
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"x": 1}\n' + trajs[0].model_dump_json() + "\n")
     with pytest.raises(DataError, match=r"bad.jsonl:1: not a trajectory"):

@@ -2,8 +2,8 @@
 
 Every source yields :class:`~eval.trajectory.Trajectory` records:
 
-- a collection folder (``manifest.json`` + ``shards/*.jsonl``, issue 7) is read with
-  ``training.collect.read_collection`` when that module exists, else shard by shard here;
+- a collection folder (``manifest.json`` + ``shards/*.jsonl``, ``mathagent collect``), read with
+  :func:`training.collect.read_collection` (complete problems only, each sample once);
 - an eval run folder (``trajectories.jsonl`` of ``mathagent eval``);
 - any other folder: every ``**/*.jsonl`` file in it, in sorted order;
 - a ``.jsonl`` file of Trajectory records, or of ToRA records (converted, see :mod:`training.data.tora`);
@@ -86,22 +86,13 @@ def read_jsonl_trajectories(path: Path) -> Iterator[Trajectory]:
             raise DataError(f"{path}:{i + 1}: not a trajectory: {reason}") from exc
 
 
-def _collection_reader():
-    try:
-        from training.collect import read_collection  # issue 7; present once the collection package lands
-    except ImportError:
-        return None
-    return read_collection
-
-
 def _read_folder(path: Path) -> Iterator[Trajectory]:
-    if (path / "manifest.json").is_file() and (path / "shards").is_dir():
-        reader = _collection_reader()
-        if reader is not None:
-            yield from reader(path)
-            return
-        files = sorted((path / "shards").glob("*.jsonl"))
-    elif (path / "trajectories.jsonl").is_file():
+    if (path / "manifest.json").is_file():
+        from training.collect import read_collection
+
+        yield from read_collection(path)
+        return
+    if (path / "trajectories.jsonl").is_file():
         files = [path / "trajectories.jsonl"]
     else:
         files = sorted(p for p in path.rglob("*.jsonl") if p.is_file())
