@@ -56,6 +56,7 @@ def _quiet_libraries() -> None:
         import transformers
 
         transformers.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
         datasets.disable_progress_bars()
         datasets.logging.set_verbosity_error()
     except ImportError:
@@ -212,7 +213,9 @@ def pipeline_cmd(
         elif event == "start":
             tasks[stage] = progress.add_task(stage, total=None, info="")
         elif event == "progress":
-            task = tasks.get(stage) or tasks.setdefault(stage, progress.add_task(stage, total=None, info=""))
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=None, info="")
+            task = tasks[stage]
             shown = {k: v for k, v in info.items() if k not in ("done", "total") and v is not None}
             text = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items())
             progress.update(task, completed=info["done"], total=info["total"] or None, info=text)

@@ -97,6 +97,7 @@ class Pipeline:
         body = {
             "stage": stage,
             "hash": chash,
+            "config": self._section(stage),
             "seconds": round(seconds, 1),
             "result": result,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
