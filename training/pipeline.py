@@ -73,6 +73,7 @@ class Pipeline:
         if stage == "collect":
             return {
                 "model": cfg.model,
+                "few_shot": cfg.few_shot,
                 "problems": cfg.problems.model_dump(mode="json"),
                 "collect": cfg.collect.model_dump(mode="json"),
             }

@@ -112,6 +112,11 @@ class PipelineConfig(_Frozen):
     workdir: str = Field(description="Folder of every stage's output and done marker.")
     model: str = Field(description="The policy to improve: alias, .gguf file, checkpoint folder or hub id.")
     threads: int | None = Field(None, ge=1, description="CPU threads of every model (default $MATHAGENT_THREADS).")
+    few_shot: bool = Field(
+        True,
+        description="The agent prompt's worked examples, in collection and eval alike (training prompts are the "
+        "recorded ones); false makes every sequence shorter (faster on CPU).",
+    )
     problems: ProblemSet = Field(
         default_factory=lambda: ProblemSet(dataset="gsm8k", split="train", limit=200),
         description="Training problems the policy is sampled on.",

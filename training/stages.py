@@ -55,6 +55,7 @@ def _agent_fields(cfg: PipelineConfig) -> dict[str, Any]:
     c = cfg.collect
     return {
         "mode": c.mode,
+        "few_shot": cfg.few_shot,
         "temperature": c.temperature,
         "seed": c.seed,
         "max_tokens": c.max_tokens,
@@ -157,6 +158,7 @@ def evaluate_model(cfg: PipelineConfig, model: str | None, out: Path, progress: 
         model = base_checkpoint(cfg.model) if e.backend in ("transformers", "vllm") else cfg.model
     agent = {
         "mode": cfg.collect.mode,
+        "few_shot": cfg.few_shot,
         "temperature": 0.0,
         "seed": 0,
         "max_tokens": e.max_tokens,
