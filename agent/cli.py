@@ -157,6 +157,7 @@ CriticOpt = Annotated[
     typer.Option("--critic-model", help="Math-Critique judge that scores each sample (the --model itself shares it)."),
 ]
 TopClustersOpt = Annotated[int, typer.Option("--top-clusters", min=1, help="Clusters kept by --rerank cluster.")]
+CriticTokensOpt = Annotated[int, typer.Option("--critic-max-tokens", min=8, help="Most tokens of one critique.")]
 
 
 def _agent(model, backend, mode, sandbox, threads, base_url, concurrency: int = 1, **config):
@@ -170,6 +171,12 @@ def _agent(model, backend, mode, sandbox, threads, base_url, concurrency: int = 
     return Agent(
         model, backend, sandbox=sandbox, backend_options=options, concurrency=concurrency, mode=mode, **config
     )
+
+
+def _critic_config(max_tokens: int):
+    from .critic import CriticConfig
+
+    return CriticConfig(max_tokens=max_tokens)
 
 
 def _check_rerank(rerank: str | None, critic_model: str | None) -> None:
@@ -190,6 +197,7 @@ def solve(
     samples: Annotated[int, typer.Option(min=1, help="Trajectories; >1 gives a vote (see --rerank).")] = 1,
     rerank: RerankOpt = None,
     critic_model: CriticOpt = None,
+    critic_max_tokens: CriticTokensOpt = 384,
     top_clusters: TopClustersOpt = 2,
     temperature: Annotated[float | None, typer.Option(help="Default 0, or 0.7 with --samples > 1.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (sample i uses seed + i).")] = None,
@@ -206,7 +214,8 @@ def solve(
 
     _check_rerank(rerank, critic_model)
     config = {"max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed, "max_tokens": max_tokens,
-              "critic": critic_model, "rerank": rerank, "top_clusters": top_clusters}
+              "critic": critic_model, "rerank": rerank, "top_clusters": top_clusters,
+              "critic_config": _critic_config(critic_max_tokens)}
     if temperature is not None:
         config["temperature"] = temperature
     try:
@@ -260,6 +269,7 @@ def eval_cmd(
     ] = 1,
     rerank: RerankOpt = None,
     critic_model: CriticOpt = None,
+    critic_max_tokens: CriticTokensOpt = 384,
     top_clusters: TopClustersOpt = 2,
     limit: Annotated[int | None, typer.Option(help="First N problems only.")] = None,
     split: Annotated[str | None, typer.Option(help="Split, for hub datasets.")] = None,
@@ -291,7 +301,8 @@ def eval_cmd(
         agent_cfg["temperature"] = 0.7
     selection: dict = {}
     if critic_model is not None:
-        selection = {"critic": {"model": critic_model}, "rerank": rerank or "cluster", "top_clusters": top_clusters}
+        selection = {"critic": {"model": critic_model, "max_tokens": critic_max_tokens}, "rerank": rerank or "cluster",
+                     "top_clusters": top_clusters}
     elif rerank is not None:
         selection = {"rerank": rerank}
     spec = RunSpec(dataset=dataset, split=split, limit=limit, model=model, backend=backend, samples=samples,
@@ -307,7 +318,8 @@ def eval_cmd(
 
     def factory():
         return _agent(model, backend, mode, sandbox, threads, base_url, concurrency=concurrency,
-                      critic=critic_model, rerank=spec.rerank, top_clusters=spec.top_clusters or 2,
+                      critic=critic_model, critic_config=_critic_config(critic_max_tokens), rerank=spec.rerank,
+                      top_clusters=spec.top_clusters or 2,
                       **{k: v for k, v in agent_cfg.items() if k != "mode"})
 
     try:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from eval.trajectory import Trajectory
 
@@ -105,6 +105,9 @@ def load_critic_prompt(name_or_path: str) -> CriticPrompt:
     raw = path.read_bytes()
     try:
         spec = CriticPrompt.model_validate(yaml.safe_load(raw))
+    except ValidationError as exc:
+        why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in exc.errors())
+        raise MathAgentError(f"{path}: not a valid critic prompt: {why}") from exc
     except (yaml.YAMLError, ValueError) as exc:
         raise MathAgentError(f"{path}: not a valid critic prompt: {str(exc).splitlines()[0]}") from exc
     return spec.model_copy(update={"id": f"{spec.name}@{hashlib.sha256(raw).hexdigest()[:8]}"})

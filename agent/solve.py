@@ -98,6 +98,7 @@ class Agent:
         backend_options: Passed to :func:`~agent.backends.load_backend` (e.g. ``n_threads``, ``base_url``).
         critic: A critic model (the agent's own model name shares the loaded model) or a
             :class:`~agent.critic.Critic`: its reference-free critiques score the samples.
+        critic_config: :class:`~agent.critic.CriticConfig` of a critic given by name.
         verifier: Any :class:`~agent.verifier.Verifier` instead of a critic.
         rerank: How to choose among samples: ``majority`` | ``weighted`` | ``cluster`` | ``best``
             (default: ``cluster`` with a critic or verifier, else ``majority``); see :mod:`agent.rerank`.
@@ -121,6 +122,7 @@ class Agent:
         concurrency: int = 4,
         backend_options: dict[str, Any] | None = None,
         critic: Any = None,
+        critic_config: Any = None,
         verifier: Verifier | None = None,
         rerank: str | None = None,
         top_clusters: int = 2,
@@ -141,8 +143,8 @@ class Agent:
         try:
             self.rerank = resolve_method(rerank, critic is not None or verifier is not None)
             self.verifier, self._owns_verifier = make_verifier(
-                critic, verifier, llm=self.llm, model=model if self._owns_llm else None, backend=backend,
-                backend_options=backend_options,
+                critic, verifier, critic_config=critic_config, llm=self.llm,
+                model=model if self._owns_llm else None, backend=backend, backend_options=backend_options,
             )
         except BaseException:
             self.close()

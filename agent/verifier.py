@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 from eval.trajectory import Critique, Trajectory
 
-from .critic import Critic
+from .critic import Critic, CriticConfig
 
 __all__ = ["Verifier", "CriticVerifier", "normalise_score", "critique_value", "ascore", "make_verifier"]
 
@@ -113,6 +113,7 @@ def make_verifier(
     critic: str | Critic | None = None,
     verifier: Verifier | None = None,
     *,
+    critic_config: CriticConfig | None = None,
     llm=None,
     model: str | None = None,
     backend: str = "auto",
@@ -122,7 +123,8 @@ def make_verifier(
 
     Args:
         critic: A critic model name (the agent's own ``model`` shares its loaded ``llm``) or a :class:`Critic`.
-        verifier: A ready verifier (wins over ``critic``).
+        verifier: A ready verifier (instead of ``critic``).
+        critic_config: Configuration of a critic loaded by name.
         llm: The agent's loaded backend.
         model: The name the agent loaded its model by (None when it was given a loaded backend).
         backend, backend_options: How to load a critic model other than the agent's.
@@ -136,5 +138,6 @@ def make_verifier(
     if isinstance(critic, Critic):
         return CriticVerifier(critic), False
     if llm is not None and critic in (model, llm.model_id):
-        return CriticVerifier(Critic(llm=llm)), True  # self-critique: one model loaded (not closed by the critic)
-    return CriticVerifier(Critic(critic, backend, **(backend_options or {}))), True
+        # self-critique: one model loaded (not closed by the critic)
+        return CriticVerifier(Critic(llm=llm, config=critic_config)), True
+    return CriticVerifier(Critic(critic, backend, config=critic_config, **(backend_options or {}))), True

@@ -55,7 +55,9 @@ class RunSpec(BaseModel):
     backend: str = "auto"
     samples: int = Field(1, ge=1)
     agent: dict = Field(default_factory=dict, description="The AgentConfig fields.")
-    critic: dict | None = Field(None, description="The critic that scores samples ({'model': ...}); None: no critic.")
+    critic: dict | None = Field(
+        None, description="The critic that scores samples: {'model': ..., CriticConfig fields...}; None: no critic."
+    )
     rerank: str | None = Field(None, description="How the agent chooses among samples (see agent.rerank).")
     top_clusters: int | None = Field(None, description="Clusters kept by cluster re-ranking and rerank@k (default 2).")
 
@@ -203,10 +205,14 @@ def run_eval(
             from agent import Agent
 
             def agent_factory():
+                from agent.critic import CriticConfig
+
+                critic = dict(spec.critic or {})
                 return Agent(
                     spec.model,
                     spec.backend,
-                    critic=(spec.critic or {}).get("model"),
+                    critic=critic.pop("model", None),
+                    critic_config=CriticConfig(**critic),
                     rerank=spec.rerank,
                     top_clusters=spec.top_clusters or 2,
                     **spec.agent,
