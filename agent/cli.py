@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from training.collect.cli import app as collect_app
+
 from .errors import MathAgentError
 
 __all__ = ["app", "main"]
@@ -25,6 +27,7 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="List, install and convert models.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
+app.add_typer(collect_app, name="collect")
 
 console = Console()
 err_console = Console(stderr=True)

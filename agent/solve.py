@@ -287,6 +287,7 @@ class Agent:
             answer=state["answer"],
             answer_method=state["answer_method"],
             status=state["status"],
+            error=state.get("error") or "",
             prompt_tokens=state["prompt_tokens"],
             completion_tokens=state["completion_tokens"],
             generations=state["generations"],

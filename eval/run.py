@@ -28,6 +28,7 @@ __all__ = [
     "RunSpec",
     "ConfigMismatchError",
     "agent_stats",
+    "config_diff",
     "read_trajectories",
     "run_eval",
     "samples_from_trajectories",
@@ -91,15 +92,35 @@ def _rewrite_clean(path: Path, trajs: list[Trajectory]) -> None:
     os.replace(tmp, path)
 
 
+_MISSING = object()
+
+
+def config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """What differs between two configurations, one ``key: old -> new`` per changed field (nested keys dotted).
+
+    Example:
+        >>> config_diff({"samples": 1, "agent": {"mode": "tir"}}, {"samples": 2, "agent": {"mode": "cot"}})
+        ['samples: 1 -> 2', "agent.mode: 'tir' -> 'cot'"]
+    """
+    out: list[str] = []
+    for key in list(new) + [k for k in old if k not in new]:
+        a, b = old.get(key, _MISSING), new.get(key, _MISSING)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(config_diff(a, b, f"{prefix}{key}."))
+        elif a != b:
+            shown = ["(unset)" if v is _MISSING else repr(v) for v in (a, b)]
+            out.append(f"{prefix}{key}: {shown[0]} -> {shown[1]}")
+    return out
+
+
 def _check_spec(out: Path, spec: RunSpec) -> None:
     run_file = out / RUN_FILE
     if run_file.is_file():
-        old = json.loads(run_file.read_text())
-        new = spec.model_dump(mode="json")
-        diff = {k: (old.get(k), new[k]) for k in new if old.get(k) != new[k]}
+        diff = config_diff(json.loads(run_file.read_text()), spec.model_dump(mode="json"))
         if diff:
-            what = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
-            raise ConfigMismatchError(f"{out} holds a run with another configuration ({what}); use another --out")
+            raise ConfigMismatchError(
+                f"{out} holds a run with another configuration ({'; '.join(diff)}); use another --out"
+            )
     else:
         out.mkdir(parents=True, exist_ok=True)
         run_file.write_text(json.dumps(spec.model_dump(mode="json"), indent=2) + "\n")

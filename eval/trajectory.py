@@ -101,6 +101,7 @@ class Trajectory(BaseModel):
     answer: str | None = None
     answer_method: str = "none"
     status: Status = "no_answer"
+    error: str = Field("", description="Why the run failed, for status model_error (the last exception); '' if none.")
     correct: bool | None = None
     grader: str | None = None
     critique: Critique | None = None
