@@ -165,9 +165,17 @@ def test_critic_examples_keep_critiques_that_agree_with_the_grader():
     target = examples[1].segments[0].text
     assert target == "The code adds one too many.\n\nScore: 2"  # a score line is added when missing
     assert critic_target(good.critique) == "Checked.\nScore: 9"
+    from agent.critic import Critic
+    from tests.fixtures.fakes import ScriptedBackend
+
+    with Critic(llm=ScriptedBackend([])) as critic:  # the prompt the critic sends at inference
+        assert examples[0].messages == critic.messages(good, None)
+        assert critic.messages(good, "7") != critic.messages(good, None)  # reference-free, not the reference one
     user = examples[0].messages[-1]["content"]
     assert "What is 3 + 4?" in user and "print(3 + 4)" in user
-    assert "Reference" not in user  # reference-free prompt: the critic's use at test time
+    multi = make_trajectory(3, 4, score=9)
+    multi.critique = Critique(score=8, text="a\nScore: 9\n\n---\n\nb\nScore: 7", sample_scores=[9, 7])
+    assert build_critic_examples([multi])[1].dropped == {"several_samples": 1}
 
 
 def test_value_examples_label_outcomes_and_balance():

@@ -7,6 +7,8 @@ pairs. The value-model verifier trains and ranks correct above wrong trajectorie
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import packaged_model_path
@@ -133,6 +135,8 @@ def test_dpo_lora_trains_on_built_pairs_and_merges(tmp_path, data_dir):
 
 
 def test_value_verifier_trains_and_ranks_correct_above_wrong(tmp_path, data_dir):
+    from agent.rerank import arerank
+    from agent.verifier import Verifier
     from training.verifier import ValueVerifier, run_verifier
     from training.verifier_config import VerifierJobConfig
 
@@ -148,15 +152,20 @@ def test_value_verifier_trains_and_ranks_correct_above_wrong(tmp_path, data_dir)
     assert res.report.notes == {"positive": 6, "negative": 3}
     trajs = problem_set(3)
     with ValueVerifier(res.model_path, threads=1) as v:
+        assert isinstance(v, Verifier)
         scores = v.score(trajs)
         empty = make_trajectory(1, 2)
         empty.text = ""
         assert v.score([empty]) == [None]
+        # re-ranking: two wrong samples agree (8), one right (7); the value model picks the right one
+        samples = [
+            make_trajectory(3, 4, wrong=True, sample=0),
+            make_trajectory(3, 4, wrong=True, sample=1),
+            make_trajectory(3, 4, sample=2),
+        ]
+        majority, _ = asyncio.run(arerank(samples, method="majority"))
+        best, best_scores = asyncio.run(arerank(samples, method="best", verifier=v))
+    assert majority.answer == "8" and best.answer == "7", best_scores
     assert all(0.0 <= s <= 1.0 for s in scores)
     for i in range(0, len(trajs), 3):  # per problem: two correct, one wrong
         assert min(scores[i : i + 2]) > scores[i + 2], scores
-    try:
-        from agent.verifier import Verifier
-    except ImportError:
-        return
-    assert isinstance(v, Verifier)

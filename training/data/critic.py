@@ -13,7 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,14 +23,6 @@ from .examples import Segment, SFTExample
 from .report import BuildReport
 
 __all__ = ["CriticOptions", "build_critic_examples", "critic_messages", "critic_target"]
-
-_SCORE = re.compile(r"score\s*[:=]?\s*\**\s*(10|[1-9])\b", re.IGNORECASE)
-
-_FALLBACK_SYSTEM = (
-    "You are a strict math teacher. Read the problem and the student's solution (its Python code and the "
-    "interpreter's outputs included), check each step, say what is right and what is wrong, then grade the "
-    "solution from 1 (wrong) to 10 (fully correct). End with a line 'Score: N'."
-)
 
 
 class CriticOptions(BaseModel):
@@ -48,24 +39,30 @@ class CriticOptions(BaseModel):
 
 
 def critic_messages(traj: Trajectory, reference: str | None) -> list[dict]:
-    """The critic's chat messages for ``traj`` (from ``agent.critic`` when available)."""
-    try:
-        from agent.critic import critic_messages as agent_critic_messages  # issue 6
-    except ImportError:
-        agent_critic_messages = None
-    if agent_critic_messages is not None:
-        return agent_critic_messages(traj, reference)
-    user = f"Problem:\n{traj.question.strip()}\n\n"
-    if reference is not None:
-        user += f"Reference answer: {reference}\n\n"
-    user += f"Student's solution:\n{traj.text.strip()}"
-    return [{"role": "system", "content": _FALLBACK_SYSTEM}, {"role": "user", "content": user}]
+    """The chat messages :class:`agent.critic.Critic` (default config) sends to the critic for ``traj``."""
+    from agent.critic import CriticConfig
+    from agent.critic_io import is_worked_solution, load_critic_prompt, render_solution
+
+    cfg = CriticConfig()
+    if reference is None or not reference.strip():
+        name = cfg.prompt
+    else:
+        name = cfg.worked_reference_prompt if is_worked_solution(reference) else cfg.reference_prompt
+    solution = render_solution(traj, cfg.max_solution_chars)
+    return load_critic_prompt(name).messages(traj.question, solution, traj.answer, reference)
 
 
 def critic_target(critique: Critique) -> str:
-    """The critic's reply to learn: the critique text, with a ``Score: N`` line if the text has none."""
+    """The critic's reply to learn: the critique text, with a ``Score: N`` line if its score does not parse.
+
+    Example:
+        >>> critic_target(Critique(score=3, text="The sum is off by one."))
+        'The sum is off by one.\\n\\nScore: 3'
+    """
+    from agent.critic_io import parse_score
+
     text = critique.text.strip()
-    if critique.score is not None and not _SCORE.search(text):
+    if critique.score is not None and parse_score(text).score != critique.score:
         text = f"{text}\n\nScore: {critique.score}".strip()
     return text
 
@@ -74,16 +71,17 @@ def build_critic_examples(
     trajs: Iterable[Trajectory],
     opts: CriticOptions | None = None,
     *,
-    messages: Callable[[Trajectory, str | None], list[dict]] = critic_messages,
+    messages: Callable[[Trajectory, str | None], list[dict]] | None = None,
 ) -> tuple[list[SFTExample], BuildReport]:
     """Critic SFT examples from trajectories that carry a critique.
 
     Args:
         trajs: Trajectories (graded, with ``critique`` filled by a critic run).
         opts: Selection options.
-        messages: Builds the critic prompt (default: the agent critic's).
+        messages: Builds the critic prompt (default: the agent critic's, :func:`critic_messages`).
     """
     opts = opts or CriticOptions()
+    messages = messages or critic_messages
     report = BuildReport(builder="critic")
     per_problem: dict[str, int] = {}
     out: list[SFTExample] = []
@@ -94,6 +92,9 @@ def build_critic_examples(
             continue
         if crit.score is None:
             report.drop("unparsed_score")
+            continue
+        if len(crit.sample_scores) > 1:
+            report.drop("several_samples")  # the text holds several critiques: no single target
             continue
         if opts.require_agreement:
             if t.correct is None:
