@@ -241,3 +241,22 @@ def test_config_overrides_and_one_line_errors(tmp_path):
         load_config(RFTJobConfig, path, ["train.max_steps"])
     with pytest.raises(TrainingError, match="no such config file"):
         load_config(RFTJobConfig, tmp_path / "none.yaml")
+
+
+@pytest.mark.parametrize(
+    "name, module, cls",
+    [
+        ("sft", "training.sft_config", "SFTJobConfig"),
+        ("rft", "training.sft_config", "RFTJobConfig"),
+        ("dpo", "training.dpo_config", "DPOJobConfig"),
+        ("critic", "training.critic_config", "CriticJobConfig"),
+        ("verifier", "training.verifier_config", "VerifierJobConfig"),
+        ("pipeline", "training.pipeline_config", "PipelineConfig"),
+        ("pipeline_tiny", "training.pipeline_config", "PipelineConfig"),
+    ],
+)
+def test_shipped_configs_validate(name, module, cls):
+    from tests.conftest import REPO
+
+    cfg = load_config(getattr(importlib.import_module(module), cls), REPO / "configs" / "train" / f"{name}.yaml")
+    assert cfg.model_dump()
