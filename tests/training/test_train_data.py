@@ -22,7 +22,18 @@ from training.jobs import write_jsonl
 from training.sft_config import RFTJobConfig
 
 MODULES = [
+    "training",
+    "training.data",
+    "training.errors",
     "training.config",
+    "training.modeling",
+    "training.sft",
+    "training.rft",
+    "training.dpo",
+    "training.critic",
+    "training.verifier",
+    "training.pipeline",
+    "training.cli",
     "training.jobs",
     "training.data.examples",
     "training.data.report",
@@ -35,6 +46,8 @@ MODULES = [
     "training.data.tora",
     "training.sft_config",
     "training.dpo_config",
+    "training.critic_config",
+    "training.verifier_config",
     "training.pipeline_config",
     "training.stages",
 ]
