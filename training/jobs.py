@@ -184,6 +184,7 @@ def finish_job(
     clock: Stopwatch,
     metrics: dict | None = None,
     auto_class: str = "AutoModelForCausalLM",
+    model_kwargs: dict | None = None,
 ) -> TrainResult:
     """Save ``OUT/model`` and write ``OUT/result.json`` last (the job's done marker); returns the result."""
     from .modeling import save_model
@@ -203,7 +204,9 @@ def finish_job(
         metrics={**dict(output.metrics), **(metrics or {})},
     )
     info = {"job": job, "config": cfg.model_dump(mode="json"), **result.model_dump(exclude={"report"})}
-    save_model(trainer, tokenizer, out / "model", cfg.lora, info=info, auto_class=auto_class)
+    save_model(
+        trainer, tokenizer, out / "model", cfg.lora, info=info, auto_class=auto_class, model_kwargs=model_kwargs
+    )
     result.seconds = clock.seconds
     return result
 

@@ -150,10 +150,11 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def _merge_saved_adapter(folder: Path, auto_class: str) -> None:
+def _merge_saved_adapter(folder: Path, auto_class: str, model_kwargs: dict | None = None) -> None:
     """Replace a saved LoRA adapter folder by the merged full model (loaded on CPU from disk)."""
     peft = require("peft", "LoRA adapters")
-    model = getattr(peft, auto_class.replace("AutoModel", "AutoPeftModel")).from_pretrained(str(folder))
+    auto = getattr(peft, auto_class.replace("AutoModel", "AutoPeftModel"))
+    model = auto.from_pretrained(str(folder), **(model_kwargs or {}))
     merged = model.merge_and_unload()
     tmp = folder.with_name(folder.name + ".merged")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -170,6 +171,7 @@ def save_model(
     *,
     info: dict | None = None,
     auto_class: str = "AutoModelForCausalLM",
+    model_kwargs: dict | None = None,
 ) -> Path:
     """Write the trained model (merged, or the LoRA adapter alone) and its tokenizer to ``out``, atomically.
 
@@ -184,6 +186,7 @@ def save_model(
         lora: Whether LoRA was on and whether to merge it.
         info: Written as ``training.json`` beside the weights (the job config, data counts, metrics).
         auto_class: The model's transformers auto class (for merging a saved adapter).
+        model_kwargs: Passed when the base is loaded again for the merge (e.g. ``num_labels=1``).
     """
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
@@ -192,7 +195,7 @@ def save_model(
     trainer.save_model(str(tmp))
     if is_main_process():
         if lora.enabled and lora.merge:
-            _merge_saved_adapter(tmp, auto_class)
+            _merge_saved_adapter(tmp, auto_class, model_kwargs)
         tokenizer.save_pretrained(tmp)
         if info is not None:
             (tmp / "training.json").write_text(json.dumps(info, indent=2, default=str) + "\n")

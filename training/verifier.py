@@ -157,6 +157,7 @@ def run_verifier(
         tokens=tokens,
         clock=clock,
         auto_class="AutoModelForTokenClassification",
+        model_kwargs={"num_labels": 1},
     )
     head = {"kind": "token_value", "few_shot": cfg.value.few_shot, "max_length": cfg.train.max_length}
     if is_main_process():

@@ -2,7 +2,7 @@
 
 SFT: the loss is exactly on the model's tokens (prompt and interpreter output masked), goes down, and
 the checkpoint runs in the agent (transformers backend, jailed kernels). DPO (LoRA, merged) on built
-pairs. The value-model verifier trains and ranks correct above wrong trajectories.
+pairs. The value-model verifier (LoRA, merged) trains, ranks correct above wrong trajectories and re-ranks.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def test_dpo_lora_trains_on_built_pairs_and_merges(tmp_path, data_dir):
     assert (model_dir / "config.json").is_file() and not (model_dir / "adapter_config.json").exists()
 
 
-def test_value_verifier_trains_and_ranks_correct_above_wrong(tmp_path, data_dir):
+def test_value_verifier_trains_with_lora_and_ranks_correct_above_wrong(tmp_path, data_dir):
     from agent.rerank import arerank
     from agent.verifier import Verifier
     from training.verifier import ValueVerifier, run_verifier
@@ -143,7 +143,7 @@ def test_value_verifier_trains_and_ranks_correct_above_wrong(tmp_path, data_dir)
     cfg = load_config(
         VerifierJobConfig,
         None,
-        [*FAST, "train.max_steps=6", "train.learning_rate=1e-4"],
+        [*FAST, "train.max_steps=6", "train.learning_rate=5e-4", "lora.enabled=true", "lora.r=8"],
         model={"name": "smollm2-135m"},
         data=[str(data_dir)],
         output_dir=str(tmp_path / "verifier"),
