@@ -5,11 +5,15 @@ once, then for every repeat the collection job (``training.collect.run_collectio
 kernels, tool-integrated reasoning on the first GSM8K test problems) runs at each concurrency into a
 fresh folder. The kernel pool is warmed before the clock starts, so the numbers are steady-state
 throughput, without model loading. Every engine runs on one thread (``MATHAGENT_THREADS=1``; vLLM with
-``VLLM_CPU_OMP_THREADS_BIND=nobind`` and ``OMP_NUM_THREADS=1``). Prints a markdown table of medians,
-with the machine's load average during the runs (the machine is shared).
+``VLLM_CPU_OMP_THREADS_BIND=nobind`` and ``OMP_NUM_THREADS=1``, float32 weights: on a CPU without bf16
+matrix units, bf16 is emulated and a batch of 4 costs 4 single steps). Prints a markdown table of
+medians, with the machine's load average during the runs (the machine is shared).
 
     .venv/bin/python benchmarks/collect_bench.py --models smollm2-135m qwen2.5-coder-0.5b \\
-        --backends llamacpp vllm --problems 4 --samples 2 --repeats 3
+        --backends llamacpp vllm --problems 3 --samples 2 --repeats 3 --max-tokens 160
+
+A backend named ``vllm-batch`` is vLLM without continuous batching (each scheduler batch is one
+``generate`` call that waits for its slowest request), for comparison.
 """
 
 from __future__ import annotations
@@ -34,15 +38,21 @@ def _worker(model: str, backend: str, args: argparse.Namespace) -> list[dict]:
     from training.collect import CollectOptions, CollectSpec, read_collection, run_collection
     from training.collect.worker import ProblemSolver
 
-    options = {"n_threads": 1} if backend == "llamacpp" else {"enforce_eager": True, "max_model_len": 4096}
+    options = (
+        {"n_threads": 1}
+        if backend == "llamacpp"
+        else {"enforce_eager": True, "max_model_len": 4096, "dtype": args.vllm_dtype}
+    )
     t0 = time.perf_counter()
-    inner = load_backend(model, backend, **options)
+    inner = load_backend(model, backend.removesuffix("-batch"), **options)
     load_s = time.perf_counter() - t0
+    if backend.endswith("-batch"):  # ablation: whole batches per call, no continuous batching
+        inner.continuous = False
     llm = RetryingBackend(inner)
     spec = CollectSpec(
         dataset=args.dataset,
         model=model,
-        backend=backend,
+        backend=backend.removesuffix("-batch"),
         samples=args.samples,
         agent={"mode": "tir", "max_tokens": args.max_tokens, "max_tool_calls": 2, "temperature": 0.7, "seed": 0},
     )
@@ -100,7 +110,7 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
     lines = [
         f"{args.problems} GSM8K problems x {args.samples} samples = {args.problems * args.samples} trajectories per "
         f"run, tir, <= {args.max_tokens} tokens, temperature 0.7, seed 0; {args.repeats} repeats (median); "
-        "1 thread per engine",
+        f"1 thread per engine, vLLM dtype {args.vllm_dtype}",
         "",
         "| model | backend | concurrency | trajectories/min | tokens/min | code cells/run | s/run | ratio vs 1 "
         "| load avg |",
@@ -134,6 +144,7 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=192)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--vllm-dtype", default="float32", help="float32: this CPU has no bf16 matmul (AVX2 only)")
     ap.add_argument("--worker", nargs=2, metavar=("MODEL", "BACKEND"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
