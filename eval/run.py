@@ -56,6 +56,11 @@ class RunSpec(BaseModel):
     backend: str = "auto"
     samples: int = Field(1, ge=1)
     agent: dict = Field(default_factory=dict, description="The AgentConfig fields.")
+    critic: dict | None = Field(
+        None, description="The critic that scores samples: {'model': ..., CriticConfig fields...}; None: no critic."
+    )
+    rerank: str | None = Field(None, description="How the agent chooses among samples (see agent.rerank).")
+    top_clusters: int | None = Field(None, description="Clusters kept by cluster re-ranking and rerank@k (default 2).")
 
 
 def read_trajectories(path: Path) -> list[Trajectory]:
@@ -121,6 +126,14 @@ def _check_spec(out: Path, spec: RunSpec) -> None:
         run_file.write_text(json.dumps(spec.model_dump(mode="json"), indent=2) + "\n")
 
 
+def _verifier_score(t: Trajectory) -> float | None:
+    """The score re-ranking used: ``verifier_score``, else the critique's 1-10 score scaled to 0-1."""
+    if t.verifier_score is not None:
+        return t.verifier_score
+    mean = t.critique.mean_score if t.critique is not None else None
+    return None if mean is None else (mean - 1) / 9
+
+
 def samples_from_trajectories(trajs: list[Trajectory], problems: dict) -> list:
     """Per-sample records for the eval core's metrics."""
     from .metrics import SampleRecord
@@ -134,7 +147,7 @@ def samples_from_trajectories(trajs: list[Trajectory], problems: dict) -> list:
                 sample=t.sample_index,
                 pred=t.answer,
                 correct=t.correct,
-                score=t.critique.score if t.critique and t.critique.score is not None else None,
+                score=_verifier_score(t),
                 subject=meta.get("subject"),
                 level=None if meta.get("level") is None else str(meta.get("level")),
             )
@@ -184,7 +197,9 @@ def run_eval(
         problems: The problems (default: loaded from ``spec.dataset``).
         on_progress: ``callback(done, total, accuracy_so_far)`` after each problem.
     """
+    from .agreement import agreement_markdown, critic_agreement
     from .datasets import load_problems
+    from .metrics import compute_metrics
     from .report import write_report
 
     out = Path(out)
@@ -211,7 +226,18 @@ def run_eval(
             from agent import Agent
 
             def agent_factory():
-                return Agent(spec.model, spec.backend, **spec.agent)
+                from agent.critic import CriticConfig
+
+                critic = dict(spec.critic or {})
+                return Agent(
+                    spec.model,
+                    spec.backend,
+                    critic=critic.pop("model", None),
+                    critic_config=CriticConfig(**critic),
+                    rerank=spec.rerank,
+                    top_clusters=spec.top_clusters or 2,
+                    **spec.agent,
+                )
 
         with agent_factory() as agent, open(path, "a") as sink:
 
@@ -228,5 +254,12 @@ def run_eval(
             agent.solve_many(todo, samples=spec.samples, on_done=on_done)
     records = samples_from_trajectories(done, by_id)
     extra = agent_stats(done)
-    metrics = write_report(out, records, extra_metrics=extra, problems=by_id)
-    return metrics
+    sections, data = [], {}
+    agreement = critic_agreement(done)
+    if agreement is not None:
+        sections.append(("Critic agreement with the grader", agreement_markdown(agreement)))
+        data["critic_agreement"] = agreement.model_dump(mode="json")
+    metrics = compute_metrics(records, top_clusters=spec.top_clusters or 2)
+    return write_report(
+        out, records, metrics=metrics, extra_metrics=extra, extra_sections=sections, extra_data=data, problems=by_id
+    )
