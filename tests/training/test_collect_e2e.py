@@ -165,7 +165,7 @@ def test_resume_after_sigkill_at_random_times(gsm8k, tmp_path):
     out = tmp_path / "run"
     rng = random.Random(7)
     kills = 0
-    for _ in range(3):
+    for _ in range(2):
         proc = subprocess.Popen(
             collect_cmd(gsm8k, out, *FAST), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, env=ENV
         )
@@ -242,7 +242,7 @@ def test_collect_with_a_real_critic_sharing_the_engine(gsm8k, tmp_path):
     out = tmp_path / "run"
     args = (
         "--limit",
-        "2",
+        "1",
         "--samples",
         "2",
         "--mode",
@@ -261,7 +261,7 @@ def test_collect_with_a_real_critic_sharing_the_engine(gsm8k, tmp_path):
     )
     assert res.returncode == 0, res.stderr[-3000:]
     trajs = list(read_collection(out))
-    assert len(trajs) == 4
+    assert len(trajs) == 2
     assert all(
         t.critique is not None and t.critique.model == "smollm2-135m" and t.critique.with_reference for t in trajs
     )
@@ -275,6 +275,6 @@ def test_collect_with_a_real_critic_sharing_the_engine(gsm8k, tmp_path):
         env=ENV,
     )
     stats = json.loads(res.stdout)
-    assert sum(stats["critic"]["histogram"].values()) == 4 and stats["counts"]["critiqued"] == 4
+    assert sum(stats["critic"]["histogram"].values()) == 2 and stats["counts"]["critiqued"] == 2
     scored = [t for t in trajs if t.critique.score is not None]
     assert (stats["histogram"] is not None) == bool(scored)
