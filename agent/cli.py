@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from training.cli import app as train_app
 from training.collect.cli import app as collect_app
 
 from .errors import MathAgentError
@@ -28,6 +29,7 @@ app = typer.Typer(
 models_app = typer.Typer(help="List, install and convert models.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
 app.add_typer(collect_app, name="collect")
+app.add_typer(train_app, name="train")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -146,6 +148,9 @@ def generate(
 
 
 ModeOpt = Annotated[str, typer.Option("--mode", help="tir: text + interpreter | cot: text only | pal: one program.")]
+PromptOpt = Annotated[
+    str | None, typer.Option("--prompt", help="A prompt YAML file (or prompt name) in place of the mode's own.")
+]
 SandboxOpt = Annotated[str, typer.Option("--sandbox", help="Kernel isolation: jail | docker | none | a service URL.")]
 RerankOpt = Annotated[
     str | None,
@@ -197,6 +202,7 @@ def solve(
     model: ModelOpt = "qwen2.5-coder-1.5b",
     backend: BackendOpt = "auto",
     mode: ModeOpt = "tir",
+    prompt: PromptOpt = None,
     samples: Annotated[int, typer.Option(min=1, help="Trajectories; >1 gives a vote (see --rerank).")] = 1,
     rerank: RerankOpt = None,
     critic_model: CriticOpt = None,
@@ -218,7 +224,7 @@ def solve(
     _check_rerank(rerank, critic_model)
     config = {"max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed, "max_tokens": max_tokens,
               "critic": critic_model, "rerank": rerank, "top_clusters": top_clusters,
-              "critic_config": _critic_config(critic_max_tokens)}
+              "critic_config": _critic_config(critic_max_tokens), "prompt": prompt}
     if temperature is not None:
         config["temperature"] = temperature
     try:
@@ -246,6 +252,7 @@ def chat(
     model: ModelOpt = "qwen2.5-coder-1.5b",
     backend: BackendOpt = "auto",
     mode: ModeOpt = "tir",
+    prompt: PromptOpt = None,
     sandbox: SandboxOpt = "jail",
     threads: Annotated[int | None, typer.Option(help="CPU threads for the model.")] = None,
     base_url: Annotated[str | None, typer.Option(help="Server URL for --backend openai.")] = None,
@@ -254,7 +261,7 @@ def chat(
     from .chat import run_chat
 
     try:
-        with _agent(model, backend, mode, sandbox, threads, base_url) as agent:
+        with _agent(model, backend, mode, sandbox, threads, base_url, prompt=prompt) as agent:
             run_chat(agent, console)
     except MathAgentError as exc:
         _fail(exc)
@@ -267,6 +274,7 @@ def eval_cmd(
     model: ModelOpt = "qwen2.5-coder-1.5b",
     backend: BackendOpt = "auto",
     mode: ModeOpt = "tir",
+    prompt: PromptOpt = None,
     samples: Annotated[
         int, typer.Option(min=1, help="Samples per problem (maj@k, pass@k; rerank@k with a critic).")
     ] = 1,
@@ -298,6 +306,8 @@ def eval_cmd(
         "mode": mode, "max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed,
         "max_tokens": max_tokens,
     }
+    if prompt is not None:
+        agent_cfg["prompt"] = prompt
     if temperature is not None:
         agent_cfg["temperature"] = temperature
     elif samples > 1:
