@@ -44,7 +44,7 @@ from .jobs import (
     write_jsonl,
     write_result,
 )
-from .modeling import load_causal_lm, peft_config, set_threads
+from .modeling import load_causal_lm, peft_config, seed_everything, set_threads
 
 __all__ = ["run_dpo", "masked_preference_collator", "masked_dpo_trainer_class"]
 
@@ -121,6 +121,7 @@ def run_dpo(cfg: DPOJobConfig, *, on_progress: ProgressCallback | None = None, f
     datasets = require("datasets", "training")
     trl = require("trl", "DPO training")
     set_threads(cfg.train.threads)
+    seed_everything(cfg.train.seed)
     clock = Stopwatch()
     pairs, report = build_dpo_pairs(read_trajectories(cfg.data), cfg.pairs, cfg.render)
     write_jsonl(out / "data" / "pairs.jsonl", pairs)

@@ -34,6 +34,7 @@ __all__ = [
     "peft_config",
     "save_model",
     "set_threads",
+    "seed_everything",
     "torch_dtype_name",
 ]
 
@@ -49,6 +50,11 @@ def set_threads(threads: int | None) -> int:
     torch.set_num_threads(n)
     os.environ.setdefault("OMP_NUM_THREADS", str(n))
     return n
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch before the model loads, so new heads and LoRA weights start the same."""
+    require("transformers", "training").set_seed(seed)
 
 
 def torch_dtype_name(dtype: str, *, cuda: bool | None = None) -> str:

@@ -41,7 +41,7 @@ from .jobs import (
     write_jsonl,
     write_result,
 )
-from .modeling import load_causal_lm, peft_config, set_threads
+from .modeling import load_causal_lm, peft_config, seed_everything, set_threads
 from .sft_config import SFTJobConfig
 
 __all__ = ["build_sft_data", "run_sft", "train_on_examples", "encode_examples"]
@@ -97,6 +97,7 @@ def train_on_examples(
     datasets = require("datasets", "training")
     trl = require("trl", "training")
     set_threads(cfg.train.threads)
+    seed_everything(cfg.train.seed)
     clock = Stopwatch()
     write_jsonl(out / "data" / "examples.jsonl", examples)
     base, tok, model = load_causal_lm(cfg.model)

@@ -46,7 +46,7 @@ from .jobs import (
     write_jsonl,
     write_result,
 )
-from .modeling import is_main_process, load_causal_lm, load_tokenizer, peft_config, set_threads
+from .modeling import is_main_process, load_causal_lm, load_tokenizer, peft_config, seed_everything, set_threads
 from .verifier_config import VerifierJobConfig
 
 __all__ = ["run_verifier", "ValueVerifier", "VALUE_HEAD_FILE"]
@@ -108,6 +108,7 @@ def run_verifier(
     datasets = require("datasets", "verifier training")
     transformers = require("transformers", "verifier training")
     set_threads(cfg.train.threads)
+    seed_everything(cfg.train.seed)
     clock = Stopwatch()
     examples, report = build_value_examples(read_trajectories(cfg.data), cfg.value)
     write_jsonl(out / "data" / "examples.jsonl", examples)

@@ -16,12 +16,16 @@ def make_trajectory(
     sample: int = 0,
     nudged: bool = False,
 ) -> Trajectory:
-    """``a + b`` solved the way the agent records it: prefill, code, output block, text, answer."""
+    """``a + b`` solved the way the agent records it: prefill, code, output block, text, answer.
+
+    A wrong one runs code that fails (an undefined name) and then guesses one too many, as small models do.
+    """
     total = a + b + (1 if wrong else 0)
-    code = f"print({a} + {b}{' + 1' if wrong else ''})"
-    out = str(total)
+    code = f"print(x + {b})" if wrong else f"print({a} + {b})"
+    out = "NameError: name 'x' is not defined" if wrong else str(total)
     final = f"The sum is \\boxed{{{total}}}."
-    steps = [Step(kind="code", content=code), Step(kind="output", content=out, exit_status="ok")]
+    status = "error" if wrong else "ok"
+    steps = [Step(kind="code", content=code), Step(kind="output", content=out, exit_status=status)]
     text = f"```python\n{code}\n```\n```output\n{out}\n```\n"
     if nudged:
         tail = f"So the sum is {total}.\n\nTherefore, the final answer is \\boxed{{{total}}}"
