@@ -13,6 +13,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from .errors import MathAgentError
+from .sandbox_cli import sandbox_app
 
 __all__ = ["app", "main"]
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="List, install and convert models.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
+app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
 err_console = Console(stderr=True)

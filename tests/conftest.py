@@ -41,3 +41,13 @@ def packaged_model_path(alias: str) -> Path:
 @pytest.fixture(scope="session")
 def smollm2_path() -> Path:
     return packaged_model_path("smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def sandbox_service():
+    """One sandbox service (`mathagent sandbox serve`, jailed kernels) on a loopback port for the test session."""
+    from tests.fixtures.sandbox_service import SERVICE_CLIENTS, SERVICE_CONFIG, ServiceProcess
+
+    service = ServiceProcess(SERVICE_CONFIG, SERVICE_CLIENTS)
+    yield service
+    service.stop()
