@@ -46,6 +46,13 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log deb
     )
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors the CLI prints as one line: ours and the sandbox's (imported only when one is raised)."""
+    from sandbox.base import SandboxError
+
+    return (MathAgentError, SandboxError)
+
+
 def _fail(exc: Exception) -> None:
     err_console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(2)
@@ -200,7 +207,7 @@ def solve(
                 if sol.trajectory is not None:
                     print_trajectory(console, sol.trajectory)
             print_solution_summary(console, sol)
-    except MathAgentError as exc:
+    except _user_errors() as exc:
         _fail(exc)
 
 
@@ -219,7 +226,7 @@ def chat(
     try:
         with _agent(model, backend, mode, sandbox, threads, base_url) as agent:
             run_chat(agent, console)
-    except MathAgentError as exc:
+    except _user_errors() as exc:
         _fail(exc)
 
 
@@ -276,7 +283,7 @@ def eval_cmd(
     try:
         with progress:
             metrics = run_eval(spec, Path(out), agent_factory=factory, on_progress=on_progress)
-    except (MathAgentError, ValueError) as exc:
+    except (*_user_errors(), ValueError) as exc:
         _fail(exc)
     console.print_json(data={k: v for k, v in metrics.items() if not isinstance(v, dict | list)})
     console.print(f"report: {Path(out) / 'report.md'}")
