@@ -56,6 +56,9 @@ class CreateSession(BaseModel):
         description="Limits for this session; None = the service's. Each field may only be tighter than the "
         "service's; a session with its own limits starts a fresh kernel (slower than a pooled one).",
     )
+    wait_s: float | None = Field(
+        None, gt=0, description="How long to wait for a kernel before 503 (at most the service's acquire_timeout_s)."
+    )
 
 
 class SessionInfo(BaseModel):

@@ -139,10 +139,10 @@ class _Connection:
     def create(self, limits: Limits | None, timeout: float) -> SessionInfo:
         """A new session; waits (retrying 429 and 503 answers) up to `timeout` seconds."""
         deadline = time.monotonic() + timeout
-        body = {"limits": limits.model_dump() if limits is not None else None}
         delay = 0.1
         while True:
             left = deadline - time.monotonic()
+            body = {"limits": limits.model_dump() if limits is not None else None, "wait_s": max(left, 0.5)}
             response = self.request(
                 "POST", f"{API_PREFIX}/sessions", json=body, timeout=max(left, 1.0) + _HTTP_SLACK_S
             )

@@ -177,7 +177,7 @@ def create_app(config: ServiceConfig, tokens: TokenTable):
     @app.post(f"{API_PREFIX}/sessions", status_code=201, response_model=SessionInfo)
     async def create_session(body: CreateSession, client: Client) -> SessionInfo:
         try:
-            return await manager.create(client, body.limits)
+            return await manager.create(client, body.limits, body.wait_s)
         except (SessionLimitError, ServiceFullError, LimitsTooLooseError) as exc:
             raise errors(exc) from None
 

@@ -127,8 +127,15 @@ class SessionManager:
 
     # ----------------------------------------------------------------------------- sessions
 
-    async def create(self, client: ClientToken, limits: Limits | None = None) -> SessionInfo:
+    async def create(
+        self, client: ClientToken, limits: Limits | None = None, wait_s: float | None = None
+    ) -> SessionInfo:
         """A new session for `client`: a pooled kernel, or a fresh one when `limits` differ from the pool's.
+
+        Args:
+            client: The client asking.
+            limits: Its own limits (None = the pool's).
+            wait_s: Longest wait for a kernel (capped at acquire_timeout_s).
 
         Raises:
             SessionLimitError: the client's limit is reached.
@@ -153,7 +160,7 @@ class SessionManager:
                 sandbox = Sandbox(isolation=self.config.isolation, limits=limits, preload=self.config.preload)
                 await sandbox.__aenter__()
             else:
-                sandbox = await self.pool.aacquire(timeout=self.config.acquire_timeout_s)
+                sandbox = await self.pool.aacquire(timeout=min(wait_s or 1e9, self.config.acquire_timeout_s))
         except TimeoutError as exc:  # PoolTimeoutError included
             self._release_client(client.name)
             raise ServiceFullError(f"no sandbox kernel became available in time: {exc}") from None

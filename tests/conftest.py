@@ -45,9 +45,10 @@ def smollm2_path() -> Path:
 
 @pytest.fixture(scope="session")
 def sandbox_service():
-    """One sandbox service (`mathagent sandbox serve`, jailed kernels) on a loopback port for the test session."""
-    from tests.fixtures.sandbox_service import SERVICE_CLIENTS, SERVICE_CONFIG, ServiceProcess
+    """One sandbox service (`mathagent sandbox serve`, jailed kernels) on a loopback port for the test session
+    (or the one at $MATHAGENT_TEST_SANDBOX_URL, see tests/fixtures/sandbox_service.py)."""
+    from tests.fixtures.sandbox_service import start_test_service
 
-    service = ServiceProcess(SERVICE_CONFIG, SERVICE_CLIENTS)
+    service = start_test_service()
     yield service
     service.stop()
