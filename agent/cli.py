@@ -44,6 +44,8 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log deb
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, show_time=False)],
     )
+    if not verbose:  # one line per HTTP request (servers, the sandbox service) is noise at INFO
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _user_errors() -> tuple[type[Exception], ...]:

@@ -199,7 +199,7 @@ class _Connection:
                 response = self._http.post(f"{API_PREFIX}/keepalive", json={"ids": ids}, timeout=10)
                 if response.status_code == 200:
                     for gone in response.json().get("gone", []):
-                        logger.info("sandbox session %s is gone on the service", gone[:8])
+                        logger.debug("sandbox session %s is gone on the service", gone[:8])
                         self.untrack(gone)
             except httpx.HTTPError as exc:
                 logger.debug("keep-alive failed: %s", exc)

@@ -195,7 +195,7 @@ def test_sessions_belong_to_their_client(sandbox_service):
 def test_per_client_session_limit(sandbox_service):
     pool = RemoteSandboxPool(sandbox_service.url, sandbox_service.tokens["small"], acquire_timeout=1.5)
     with pool:
-        first, second = pool.acquire(), pool.acquire()
+        first, second = pool.acquire(timeout=120), pool.acquire(timeout=120)
         r = httpx.post(f"{sandbox_service.url}/v1/sessions", json={}, headers=sandbox_service.headers("small"))
         assert r.status_code == 429 and "limit" in r.json()["detail"]
         with pytest.raises(PoolTimeoutError, match="limit"):
@@ -203,7 +203,7 @@ def test_per_client_session_limit(sandbox_service):
         with RemoteSandbox(sandbox_service.url, sandbox_service.tokens["other"]) as sb:  # others are not affected
             assert sb.run("1").value == "1"
         first.close()
-        with pool.acquire() as third:  # a slot is free again
+        with pool.acquire(timeout=120) as third:  # a slot is free again
             assert third.run("2").value == "2"
         assert second.run("3").value == "3"
 
