@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The sandbox's security tests against isolation 'docker' (issue 3, point 7).
+# The sandbox's security tests against isolation 'docker' (issue 3, point 7); first, compose.yaml is
+# validated with docker-compose (v1, apt).
 #
 # Installs docker.io and debootstrap (apt), starts a private dockerd (data root, exec root, pidfile and
 # socket under a temp folder; --iptables=false --bridge=none suffice for --network none containers),
@@ -28,6 +29,12 @@ LOG_TAG=ci-docker
 . "$ROOT/scripts/docker_lib.sh"
 
 docker_lib_init
+command -v docker-compose >/dev/null 2>&1 \
+  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >/dev/null
+for profile in cpu gpu; do
+  log "docker-compose config: compose.yaml, profile $profile"
+  MATHAGENT_SANDBOX_TOKEN=ci-validation-token docker-compose -f compose.yaml --profile "$profile" config -q
+done
 start_dockerd --iptables=false --ip-masq=false --bridge=none
 base="$(debian_base "$SUITE" "$PKGS" "$PIP_PKGS")"
 log "docker build $IMAGE"

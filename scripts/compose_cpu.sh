@@ -122,7 +122,7 @@ metrics = json.loads((out / "metrics.json").read_text())
 assert len(trajs) == limit, f"{len(trajs)} trajectories, expected {limit}"
 assert sum(t["tool_calls"] for t in trajs) > 0, "no code ran in the sandbox service"
 assert all(t["status"] != "model_error" for t in trajs), "a model call failed"
-print(f"[compose-cpu] {len(trajs)} trajectories in {out}: accuracy {metrics.get('accuracy')}, "
+print(f"[compose-cpu] {len(trajs)} trajectories in {out}: accuracy {metrics['overall']['accuracy']['value']:.0%}, "
       f"tool calls {sum(t['tool_calls'] for t in trajs)}, sandbox errors {sum(t['sandbox_errors'] for t in trajs)}")
 EOF
 phase "stack ran"

@@ -67,6 +67,9 @@ class OpenAIBackend(Backend):
             "max_tokens": params.max_tokens,
             "temperature": params.temperature,
             "top_p": params.top_p,
+            # llama.cpp's server applies a repeat penalty of 1.1 unless told otherwise (the in-process
+            # backends apply none: greedy decoding must match); vLLM ignores the field.
+            "repeat_penalty": 1.0,
             "stream": stream,
         }
         if seed is not None:
