@@ -12,6 +12,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from training.cli import app as train_app
+from training.collect.cli import app as collect_app
+
 from .errors import MathAgentError
 from .sandbox_cli import sandbox_app
 
@@ -27,6 +30,8 @@ app = typer.Typer(
 models_app = typer.Typer(help="List, install and convert models.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(collect_app, name="collect")
+app.add_typer(train_app, name="train")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -154,7 +159,24 @@ def generate(
 
 
 ModeOpt = Annotated[str, typer.Option("--mode", help="tir: text + interpreter | cot: text only | pal: one program.")]
+PromptOpt = Annotated[
+    str | None, typer.Option("--prompt", help="A prompt YAML file (or prompt name) in place of the mode's own.")
+]
 SandboxOpt = Annotated[str, typer.Option("--sandbox", help="Kernel isolation: jail | docker | none | a service URL.")]
+RerankOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--rerank",
+        help="Choose among samples: majority | weighted (critic-weighted vote) | cluster (Liu et al. 2023) | best. "
+        "Default: cluster with --critic-model, else majority.",
+    ),
+]
+CriticOpt = Annotated[
+    str | None,
+    typer.Option("--critic-model", help="Math-Critique judge that scores each sample (the --model itself shares it)."),
+]
+TopClustersOpt = Annotated[int, typer.Option("--top-clusters", min=1, help="Clusters kept by --rerank cluster.")]
+CriticTokensOpt = Annotated[int, typer.Option("--critic-max-tokens", min=8, help="Most tokens of one critique.")]
 
 
 def _agent(model, backend, mode, sandbox, threads, base_url, concurrency: int = 1, **config):
@@ -170,13 +192,33 @@ def _agent(model, backend, mode, sandbox, threads, base_url, concurrency: int = 
     )
 
 
+def _critic_config(max_tokens: int):
+    from .critic import CriticConfig
+
+    return CriticConfig(max_tokens=max_tokens)
+
+
+def _check_rerank(rerank: str | None, critic_model: str | None) -> None:
+    from .rerank import resolve_method
+
+    try:
+        resolve_method(rerank, critic_model is not None)
+    except MathAgentError as exc:
+        _fail(exc)
+
+
 @app.command()
 def solve(
     question: Annotated[str, typer.Argument(help="The math problem.")],
     model: ModelOpt = "qwen2.5-coder-1.5b",
     backend: BackendOpt = "auto",
     mode: ModeOpt = "tir",
-    samples: Annotated[int, typer.Option(min=1, help="Trajectories; >1 gives a majority vote.")] = 1,
+    prompt: PromptOpt = None,
+    samples: Annotated[int, typer.Option(min=1, help="Trajectories; >1 gives a vote (see --rerank).")] = 1,
+    rerank: RerankOpt = None,
+    critic_model: CriticOpt = None,
+    critic_max_tokens: CriticTokensOpt = 384,
+    top_clusters: TopClustersOpt = 2,
     temperature: Annotated[float | None, typer.Option(help="Default 0, or 0.7 with --samples > 1.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed (sample i uses seed + i).")] = None,
     max_tool_calls: Annotated[int, typer.Option(help="Most code blocks run.")] = 6,
@@ -190,7 +232,10 @@ def solve(
     """Solve one problem: streams the reasoning, shows code and outputs, prints the final answer."""
     from .render import LiveRenderer, print_solution_summary, print_trajectory
 
-    config = {"max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed, "max_tokens": max_tokens}
+    _check_rerank(rerank, critic_model)
+    config = {"max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed, "max_tokens": max_tokens,
+              "critic": critic_model, "rerank": rerank, "top_clusters": top_clusters,
+              "critic_config": _critic_config(critic_max_tokens), "prompt": prompt}
     if temperature is not None:
         config["temperature"] = temperature
     try:
@@ -218,6 +263,7 @@ def chat(
     model: ModelOpt = "qwen2.5-coder-1.5b",
     backend: BackendOpt = "auto",
     mode: ModeOpt = "tir",
+    prompt: PromptOpt = None,
     sandbox: SandboxOpt = "jail",
     threads: Annotated[int | None, typer.Option(help="CPU threads for the model.")] = None,
     base_url: Annotated[str | None, typer.Option(help="Server URL for --backend openai.")] = None,
@@ -226,7 +272,7 @@ def chat(
     from .chat import run_chat
 
     try:
-        with _agent(model, backend, mode, sandbox, threads, base_url) as agent:
+        with _agent(model, backend, mode, sandbox, threads, base_url, prompt=prompt) as agent:
             run_chat(agent, console)
     except _user_errors() as exc:
         _fail(exc)
@@ -239,7 +285,14 @@ def eval_cmd(
     model: ModelOpt = "qwen2.5-coder-1.5b",
     backend: BackendOpt = "auto",
     mode: ModeOpt = "tir",
-    samples: Annotated[int, typer.Option(min=1, help="Samples per problem (maj@k, pass@k).")] = 1,
+    prompt: PromptOpt = None,
+    samples: Annotated[
+        int, typer.Option(min=1, help="Samples per problem (maj@k, pass@k; rerank@k with a critic).")
+    ] = 1,
+    rerank: RerankOpt = None,
+    critic_model: CriticOpt = None,
+    critic_max_tokens: CriticTokensOpt = 384,
+    top_clusters: TopClustersOpt = 2,
     limit: Annotated[int | None, typer.Option(help="First N problems only.")] = None,
     split: Annotated[str | None, typer.Option(help="Split, for hub datasets.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Default 0, or 0.7 with --samples > 1.")] = None,
@@ -259,16 +312,25 @@ def eval_cmd(
 
     from eval.run import RunSpec, run_eval
 
+    _check_rerank(rerank, critic_model)
     agent_cfg = {
         "mode": mode, "max_tool_calls": max_tool_calls, "cell_timeout": cell_timeout, "seed": seed,
         "max_tokens": max_tokens,
     }
+    if prompt is not None:
+        agent_cfg["prompt"] = prompt
     if temperature is not None:
         agent_cfg["temperature"] = temperature
     elif samples > 1:
         agent_cfg["temperature"] = 0.7
+    selection: dict = {}
+    if critic_model is not None:
+        selection = {"critic": {"model": critic_model, "max_tokens": critic_max_tokens}, "rerank": rerank or "cluster",
+                     "top_clusters": top_clusters}
+    elif rerank is not None:
+        selection = {"rerank": rerank}
     spec = RunSpec(dataset=dataset, split=split, limit=limit, model=model, backend=backend, samples=samples,
-                   agent=agent_cfg)
+                   agent=agent_cfg, **selection)
     progress = Progress(
         TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("acc {task.fields[acc]}"),
         TimeRemainingColumn(), console=err_console,
@@ -280,6 +342,8 @@ def eval_cmd(
 
     def factory():
         return _agent(model, backend, mode, sandbox, threads, base_url, concurrency=concurrency,
+                      critic=critic_model, critic_config=_critic_config(critic_max_tokens), rerank=spec.rerank,
+                      top_clusters=spec.top_clusters or 2,
                       **{k: v for k, v in agent_cfg.items() if k != "mode"})
 
     try:
@@ -288,6 +352,9 @@ def eval_cmd(
     except (*_user_errors(), ValueError) as exc:
         _fail(exc)
     console.print_json(data={k: v for k, v in metrics.items() if not isinstance(v, dict | list)})
+    from .render import print_eval_summary
+
+    print_eval_summary(console, metrics)
     console.print(f"report: {Path(out) / 'report.md'}")
 
 

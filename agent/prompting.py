@@ -67,7 +67,7 @@ def load_prompt(name_or_path: str) -> PromptSpec:
     if not path.suffix:
         path = PROMPT_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in PROMPT_DIR.glob("*.yaml")))
+        known = ", ".join(sorted(p.stem for p in PROMPT_DIR.glob("*.yaml") if not p.stem.startswith("critic")))
         raise MathAgentError(f"no prompt {name_or_path!r}: use one of {known} or a path to a .yaml file")
     raw = path.read_bytes()
     try:

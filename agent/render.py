@@ -19,7 +19,7 @@ from rich.text import Text
 
 from eval.trajectory import Trajectory
 
-__all__ = ["LiveRenderer", "print_solution_summary", "print_trajectory"]
+__all__ = ["LiveRenderer", "print_eval_summary", "print_solution_summary", "print_trajectory"]
 
 FENCE = "```python"
 
@@ -85,13 +85,25 @@ def print_trajectory(console: Console, traj: Trajectory) -> None:
 def print_solution_summary(console: Console, solution) -> None:
     """The final answer, the votes when there were several samples, and the run's numbers."""
     trajs = solution.trajectories
+    scored = any(s is not None for s in solution.scores)
     if len(trajs) > 1:
-        table = Table(title="votes")
+        table = Table(title=f"votes ({solution.rerank})")
         table.add_column("answer")
         table.add_column("samples", justify="right")
+        if scored:
+            table.add_column("critic scores", justify="right")
         for ans, n in solution.votes.items():
-            table.add_row(ans, str(n))
+            row = [ans, str(n)]
+            if scored:
+                crits = [trajs[i].critique.score for i in solution.members.get(ans, []) if trajs[i].critique]
+                row.append(", ".join("?" if c is None else str(c) for c in crits))
+            table.add_row(*row)
         console.print(table)
+    chosen = solution.trajectory
+    if chosen is not None and chosen.critique is not None:
+        c = chosen.critique
+        head = f"critique ({c.model}): " + (f"{c.score}/10" if c.score is not None else f"unparsed, {c.parse_error}")
+        console.print(Panel(Text(c.text or "(empty)"), title=head, border_style="magenta", expand=False))
     if solution.answer is None:
         status = trajs[0].status if trajs else "no_answer"
         console.print(f"[bold red]No answer[/] ({status})")
@@ -104,3 +116,28 @@ def print_solution_summary(console: Console, solution) -> None:
     console.print(
         f"[dim]{len(trajs)} sample(s), {calls} code run(s), {tokens} generated tokens, {seconds:.1f} s[/]"
     )
+
+
+def print_eval_summary(console: Console, metrics: dict) -> None:
+    """pass@k, maj@k, weighted maj@k and rerank@k side by side, and the critic's agreement with the grader."""
+    overall = metrics.get("overall", {})
+    ks = metrics.get("ks", [])
+    families = [("pass", "pass@k"), ("maj", "maj@k"), ("weighted_maj", "weighted maj@k"), ("rerank", "rerank@k")]
+    families = [(f, label) for f, label in families if any(f"{f}@{k}" in overall for k in ks)]
+    if ks and families:
+        table = Table(title="accuracy vs k (%)")
+        table.add_column("k", justify="right")
+        for _, label in families:
+            table.add_column(label, justify="right")
+        for k in ks:
+            cells = [overall.get(f"{f}@{k}", {}).get("value") for f, _ in families]
+            table.add_row(str(k), *["" if v is None else f"{100 * v:.1f}" for v in cells])
+        console.print(table)
+    agree = metrics.get("critic_agreement")
+    if agree:
+        best = max(agree["by_threshold"].values(), key=lambda r: r["accuracy"])
+        auc = "n/a" if agree.get("auc") is None else f"{agree['auc']:.3f}"
+        console.print(
+            f"critic agreement: {agree['n']} scored, {agree['n_unparsed']} unparsed; ROC AUC {auc}; "
+            f"best threshold {best['threshold']} agrees {100 * best['accuracy']:.1f} % of the time"
+        )

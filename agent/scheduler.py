@@ -104,7 +104,12 @@ class GenerationScheduler:
                     results = await asyncio.to_thread(
                         self.backend.generate_batch, [p.request for p in batch], [p.params for p in batch]
                     )
-            except Exception as exc:  # noqa: BLE001 - the error goes to every waiting problem
+            except Exception as exc:  # noqa: BLE001 - the error goes to the problems that caused it
+                if len(batch) > 1:
+                    # One bad request must not fail its neighbours: run the batch's requests one by one.
+                    logger.warning("a batch of %d failed (%s); running its requests one by one", len(batch), exc)
+                    await self._one_by_one(batch)
+                    continue
                 for p in batch:
                     if not p.future.done():
                         p.future.set_exception(exc)
@@ -115,6 +120,18 @@ class GenerationScheduler:
             for p, samples in zip(batch, results, strict=True):
                 if not p.future.done():
                     p.future.set_result(samples[0])
+
+    async def _one_by_one(self, batch: list[_Pending]) -> None:
+        for p in batch:
+            try:
+                [samples] = await asyncio.to_thread(self.backend.generate_batch, [p.request], [p.params])
+            except Exception as exc:  # noqa: BLE001 - this request's own error
+                if not p.future.done():
+                    p.future.set_exception(exc)
+                continue
+            self.batches.append(1)
+            if not p.future.done():
+                p.future.set_result(samples[0])
 
     async def aclose(self) -> None:
         """Stop the worker task."""

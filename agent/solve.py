@@ -29,9 +29,10 @@ from .config import AgentConfig
 from .graph import build_graph, recursion_limit
 from .models import DEFAULT_MODEL
 from .prompting import load_prompt
+from .rerank import arerank, resolve_method
 from .scheduler import GenerationScheduler
 from .state import initial_state
-from .voting import majority_vote
+from .verifier import Verifier, make_verifier
 
 __all__ = ["Agent", "Solution", "solve", "version_info"]
 
@@ -48,7 +49,12 @@ class Solution(BaseModel):
     answer: str | None = None
     correct: bool | None = Field(None, description="Whether the chosen answer matches the reference, if given.")
     votes: dict[str, int] = Field(default_factory=dict, description="Representative answer -> samples in its class.")
+    members: dict[str, list[int]] = Field(
+        default_factory=dict, description="Representative answer -> indices of the trajectories in its class."
+    )
     chosen: int | None = Field(None, description="Index of a trajectory whose answer was chosen.")
+    rerank: str = Field("majority", description="How the answer was chosen: majority, weighted, cluster, best.")
+    scores: list[float | None] = Field(default_factory=list, description="Verifier score of each trajectory.")
     trajectories: list[Trajectory] = Field(default_factory=list)
 
     @property
@@ -90,6 +96,13 @@ class Agent:
         pool_size: Warm kernels kept ready (default: concurrency).
         concurrency: Problems in flight at once in :meth:`solve_many`.
         backend_options: Passed to :func:`~agent.backends.load_backend` (e.g. ``n_threads``, ``base_url``).
+        critic: A critic model (the agent's own model name shares the loaded model) or a
+            :class:`~agent.critic.Critic`: its reference-free critiques score the samples.
+        critic_config: :class:`~agent.critic.CriticConfig` of a critic given by name.
+        verifier: Any :class:`~agent.verifier.Verifier` instead of a critic.
+        rerank: How to choose among samples: ``majority`` | ``weighted`` | ``cluster`` | ``best``
+            (default: ``cluster`` with a critic or verifier, else ``majority``); see :mod:`agent.rerank`.
+        top_clusters: Clusters kept by ``cluster`` re-ranking.
         overrides: Any :class:`AgentConfig` field (``mode="cot"``, ``temperature=0.7``...).
 
     Example:
@@ -108,6 +121,11 @@ class Agent:
         pool_size: int | None = None,
         concurrency: int = 4,
         backend_options: dict[str, Any] | None = None,
+        critic: Any = None,
+        critic_config: Any = None,
+        verifier: Verifier | None = None,
+        rerank: str | None = None,
+        top_clusters: int = 2,
         **overrides: Any,
     ) -> None:
         base = config or AgentConfig()
@@ -121,6 +139,17 @@ class Agent:
         self._pool = None
         self._scheduler: GenerationScheduler | None = None
         self._graphs: dict[AgentConfig, Any] = {}
+        self.verifier, self._owns_verifier = None, False
+        try:
+            self.rerank = resolve_method(rerank, critic is not None or verifier is not None)
+            self.verifier, self._owns_verifier = make_verifier(
+                critic, verifier, critic_config=critic_config, llm=self.llm,
+                model=model if self._owns_llm else None, backend=backend, backend_options=backend_options,
+            )
+        except BaseException:
+            self.close()
+            raise
+        self.top_clusters = top_clusters
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Agent:
@@ -134,6 +163,9 @@ class Agent:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        if self._owns_verifier and self.verifier is not None:
+            self.verifier.close()
+            self.verifier = None
         if self._owns_llm and self.llm is not None:
             self.llm.close()
             self.llm = None
@@ -260,6 +292,7 @@ class Agent:
             answer=state["answer"],
             answer_method=state["answer_method"],
             status=state["status"],
+            error=state.get("error") or "",
             prompt_tokens=state["prompt_tokens"],
             completion_tokens=state["completion_tokens"],
             generations=state["generations"],
@@ -282,10 +315,15 @@ class Agent:
         problem: Problem | str,
         *,
         samples: int = 1,
+        rerank: str | None = None,
         stream: Callable[[str], None] | None = None,
         on_event: Callable[[str, str], None] | None = None,
     ) -> Solution:
-        """Solve one problem with ``samples`` trajectories (run concurrently) and a majority vote."""
+        """Solve one problem with ``samples`` trajectories (run concurrently), then choose an answer.
+
+        With a verifier, the answered samples are scored (critiques are stored on the trajectories) and
+        ``rerank`` (default: the agent's) picks the answer; see :mod:`agent.rerank`.
+        """
         problem = _as_problem(problem, 0)
         config = self.config
         if samples > 1 and config.temperature == 0:
@@ -299,21 +337,24 @@ class Agent:
                 for i in range(samples)
             )
         )
-        return self._vote(problem, list(trajs))
+        return await self._choose(problem, list(trajs), rerank)
 
-    def _vote(self, problem: Problem, trajs: list[Trajectory]) -> Solution:
-        answer, clusters = majority_vote([t.answer for t in trajs])
-        chosen = clusters[0].members[0] if clusters else None
+    async def _choose(self, problem: Problem, trajs: list[Trajectory], rerank: str | None) -> Solution:
+        method = resolve_method(rerank, self.verifier is not None) if rerank else self.rerank
+        sel, scores = await arerank(trajs, method=method, verifier=self.verifier, top_clusters=self.top_clusters)
         correct = None
         if problem.answer is not None:
-            correct = False if chosen is None else trajs[chosen].correct
+            correct = False if sel.chosen is None else trajs[sel.chosen].correct
         return Solution(
             problem_id=problem.id,
             question=problem.question,
-            answer=answer,
+            answer=sel.answer,
             correct=correct,
-            votes={c.answer: len(c.members) for c in clusters},
-            chosen=chosen,
+            votes={c.answer: c.votes for c in sel.clusters},
+            members={c.answer: c.members for c in sel.clusters},
+            chosen=sel.chosen,
+            rerank=method,
+            scores=scores,
             trajectories=trajs,
         )
 
@@ -322,6 +363,7 @@ class Agent:
         problems: Iterable[Problem | str],
         *,
         samples: int = 1,
+        rerank: str | None = None,
         on_done: Callable[[Solution], None] | None = None,
     ) -> list[Solution]:
         """Solve many problems, ``concurrency`` at a time, sharing the model and the sandbox pool.
@@ -329,6 +371,7 @@ class Agent:
         Args:
             problems: Problems or question strings.
             samples: Trajectories per problem.
+            rerank: How to choose among samples (default: the agent's).
             on_done: Called with each solution as it completes (in completion order).
 
         Returns:
@@ -339,7 +382,7 @@ class Agent:
 
         async def one(p: Problem) -> Solution:
             async with gate:
-                sol = await self.asolve(p, samples=samples)
+                sol = await self.asolve(p, samples=samples, rerank=rerank)
             if on_done:
                 on_done(sol)
             return sol
@@ -355,13 +398,17 @@ class Agent:
             self._scheduler = None  # its worker task belonged to that event loop
             self._graphs.clear()
 
-    def solve(self, problem: Problem | str, *, samples: int = 1, stream=None, on_event=None) -> Solution:
+    def solve(
+        self, problem: Problem | str, *, samples: int = 1, rerank: str | None = None, stream=None, on_event=None
+    ) -> Solution:
         """Synchronous :meth:`asolve`."""
-        return self.run(self.asolve(problem, samples=samples, stream=stream, on_event=on_event))
+        return self.run(self.asolve(problem, samples=samples, rerank=rerank, stream=stream, on_event=on_event))
 
-    def solve_many(self, problems: Iterable[Problem | str], *, samples: int = 1, on_done=None) -> list[Solution]:
+    def solve_many(
+        self, problems: Iterable[Problem | str], *, samples: int = 1, rerank: str | None = None, on_done=None
+    ) -> list[Solution]:
         """Synchronous :meth:`asolve_many`."""
-        return self.run(self.asolve_many(problems, samples=samples, on_done=on_done))
+        return self.run(self.asolve_many(problems, samples=samples, rerank=rerank, on_done=on_done))
 
 
 def solve(
@@ -371,6 +418,8 @@ def solve(
     backend: str = "auto",
     mode: str = "tir",
     samples: int = 1,
+    rerank: str | None = None,
+    critic: Any = None,
     temperature: float | None = None,
     sandbox: str = "jail",
     backend_options: dict[str, Any] | None = None,
@@ -385,7 +434,11 @@ def solve(
         model: Alias, GGUF file, checkpoint folder or hub id.
         backend: ``llamacpp`` | ``transformers`` | ``openai`` | ``vllm`` | ``auto``.
         mode: ``tir`` (default), ``cot`` or ``pal``.
-        samples: Trajectories; more than one gives a majority vote over equivalent answers.
+        samples: Trajectories; more than one gives a vote over equivalent answers.
+        rerank: ``majority`` | ``weighted`` | ``cluster`` | ``best`` (default: ``cluster`` with a critic,
+            else ``majority``).
+        critic: A critic model name (``model`` itself shares the loaded model) or a
+            :class:`~agent.critic.Critic`; its reference-free critiques score the samples.
         temperature: Sampling temperature (default 0, or 0.7 when ``samples > 1``).
         sandbox: Kernel isolation: ``jail`` | ``docker`` | ``none``, or a sandbox service URL.
         backend_options: Passed to the backend loader.
@@ -399,6 +452,6 @@ def solve(
         config["temperature"] = temperature
     with Agent(
         model, backend, sandbox=sandbox, concurrency=max(1, samples), backend_options=backend_options,
-        mode=mode, **config,
+        mode=mode, critic=critic, rerank=rerank, **config,
     ) as agent:
         return agent.solve(question, samples=samples)

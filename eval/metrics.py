@@ -16,8 +16,10 @@ Estimators (per problem with ``n`` graded samples, ``c`` of them correct; then t
 - ``weighted_maj@k``: as maj@k, but a cluster's vote is the sum of its members' verifier scores
   (missing scores weigh 0).
 - ``rerank@k``: solution-cluster re-ranking (Liu et al. 2023): within the subset, keep the
-  ``top_clusters`` largest answer clusters, then take the answer of the sample with the highest
-  verifier score among them (missing scores rank last).
+  ``top_clusters`` largest answer clusters (clusters tied in size with the last one kept stay in),
+  then take the cluster with the highest mean verifier score (``rerank_by="mean"``, the default;
+  missing scores are left out of the mean, a cluster without scores ranks last), or the answer of the
+  single best-scored sample among them (``rerank_by="max"``). ``agent.rerank`` selects the same way.
 - Confidence intervals: percentile bootstrap over problems (``n_bootstrap`` resamples, numpy
   ``default_rng(seed)``), 95 % by default.
 
@@ -212,6 +214,7 @@ def vote_value(
     weights: Sequence[float] | None = None,
     scores: Sequence[float | None] | None = None,
     top_clusters: int | None = None,
+    rerank_by: str = "mean",
 ) -> float:
     """Expected correctness of one vote over the given samples (ties: uniform random tie-break).
 
@@ -222,12 +225,16 @@ def vote_value(
         scores: Verifier score per sample: with ``top_clusters``, re-ranking (best-scored sample
             among the largest ``top_clusters`` clusters).
         top_clusters: How many of the largest clusters re-ranking keeps.
+        rerank_by: ``mean``: the kept cluster with the highest mean score wins; ``max``: the cluster of
+            the best-scored sample wins.
 
     Example:
         >>> vote_value([0, 0, 1], {0: 1.0, 1: 0.0}), vote_value([0, 1], {0: 1.0, 1: 0.0})
         (1.0, 0.5)
         >>> vote_value([0, 0, 1], {0: 0.0, 1: 1.0}, scores=[0.1, 0.2, 0.9], top_clusters=2)
         1.0
+        >>> vote_value([0, 0, 1], {0: 1.0, 1: 0.0}, scores=[0.9, 0.8, 0.95], top_clusters=2, rerank_by="max")
+        0.0
     """
     idx = [i for i, c in enumerate(clusters) if c >= 0]
     if not idx:
@@ -243,8 +250,19 @@ def vote_value(
         cut = size[ranked[min(top_clusters, len(ranked)) - 1]]
         keep = {c for c in size if size[c] >= cut}
         cand = [i for i in idx if clusters[i] in keep]
-        best = max((-math.inf if scores[i] is None else scores[i]) for i in cand)
-        winners = [clusters[i] for i in cand if (-math.inf if scores[i] is None else scores[i]) == best]
+        if rerank_by == "max":
+            best = max((-math.inf if scores[i] is None else scores[i]) for i in cand)
+            winners = [clusters[i] for i in cand if (-math.inf if scores[i] is None else scores[i]) == best]
+        elif rerank_by == "mean":
+            present: dict[int, list[float]] = {c: [] for c in keep}
+            for i in cand:
+                if scores[i] is not None:
+                    present[clusters[i]].append(float(scores[i]))
+            mean = {c: (sum(v) / len(v) if v else -math.inf) for c, v in present.items()}
+            top = max(mean.values())
+            winners = [c for c in keep if mean[c] == top]
+        else:
+            raise ValueError(f"rerank_by must be 'mean' or 'max', got {rerank_by!r}")
         return sum(cluster_correct[c] for c in winners) / len(winners)
     votes: dict[int, float] = defaultdict(float)
     for i in idx:
@@ -308,6 +326,7 @@ def compute_metrics(
     ks: Sequence[int] | None = None,
     equivalent: Equivalent | None = None,
     top_clusters: int = 2,
+    rerank_by: str = "mean",
     n_bootstrap: int = 1000,
     seed: int = 0,
     max_subsets: int = 200,
@@ -322,6 +341,7 @@ def compute_metrics(
             A k above a problem's sample count is left out for all problems.
         equivalent: Answer equivalence for clustering (default: the grader).
         top_clusters: Clusters kept by rerank@k.
+        rerank_by: How rerank@k picks among the kept clusters: ``mean`` or ``max`` score.
         n_bootstrap: Bootstrap resamples for the intervals (0: no intervals).
         seed: Seed of the subset draws and the bootstrap.
         max_subsets: Enumerate all subsets when there are at most this many.
@@ -381,7 +401,9 @@ def compute_metrics(
                 maj += vote_value(cl, correct_of)
                 if has_scores:
                     wmaj += vote_value(cl, correct_of, weights=[weights[i] for i in sub])
-                    rr += vote_value(cl, correct_of, scores=[scores[i] for i in sub], top_clusters=top_clusters)
+                    rr += vote_value(
+                        cl, correct_of, scores=[scores[i] for i in sub], top_clusters=top_clusters, rerank_by=rerank_by
+                    )
                 count += 1
             vals[f"maj@{k}"] = maj / count
             if has_scores:
@@ -419,6 +441,7 @@ def compute_metrics(
         by_level={lv: summarise(p) for lv, p in sorted(by_level.items(), key=lambda x: (len(x[0]), x[0]))},
         settings={
             "top_clusters": top_clusters,
+            "rerank_by": rerank_by,
             "n_bootstrap": n_bootstrap,
             "seed": seed,
             "max_subsets": max_subsets,

@@ -203,6 +203,7 @@ def write_report(
     problems: Mapping[str, Any] | None = None,
     extra_metrics: Mapping[str, Any] | None = None,
     extra_sections: Sequence[tuple[str, str]] = (),
+    extra_data: Mapping[str, Any] | None = None,
     title: str = "Evaluation report",
     ks: Sequence[int] | None = None,
     equivalent: Callable[[str, str], bool] | None = None,
@@ -223,6 +224,8 @@ def write_report(
         problems: ``{problem_id: Problem}``, used to fill ``gold`` in ``predictions.jsonl``.
         extra_metrics: More numbers for ``metrics.json`` (under ``"extra"``) and a report table.
         extra_sections: ``(title, markdown)`` sections appended to ``report.md``.
+        extra_data: More top-level entries of ``metrics.json`` (not rendered: pair them with a section),
+            e.g. ``{"critic_agreement": {...}}``.
         title: The report's title.
         ks, equivalent, n_bootstrap, seed: Passed to :func:`~eval.metrics.compute_metrics`.
 
@@ -244,6 +247,10 @@ def write_report(
     data: dict[str, Any] = metrics.model_dump(mode="json")
     if extra_metrics:
         data["extra"] = dict(extra_metrics)
+    for key, value in (extra_data or {}).items():
+        if key in data:
+            raise ValueError(f"extra_data key {key!r} would overwrite a metrics.json entry")
+        data[key] = value
     _atomic_write(out / "metrics.json", (json.dumps(data, indent=2, default=str) + "\n").encode())
     lines = "".join(r.model_dump_json() + "\n" for r in sorted(records, key=lambda r: (r.problem_id, r.sample)))
     _atomic_write(out / "predictions.jsonl", lines.encode())

@@ -28,6 +28,7 @@ __all__ = [
     "RunSpec",
     "ConfigMismatchError",
     "agent_stats",
+    "config_diff",
     "read_trajectories",
     "run_eval",
     "samples_from_trajectories",
@@ -55,6 +56,11 @@ class RunSpec(BaseModel):
     backend: str = "auto"
     samples: int = Field(1, ge=1)
     agent: dict = Field(default_factory=dict, description="The AgentConfig fields.")
+    critic: dict | None = Field(
+        None, description="The critic that scores samples: {'model': ..., CriticConfig fields...}; None: no critic."
+    )
+    rerank: str | None = Field(None, description="How the agent chooses among samples (see agent.rerank).")
+    top_clusters: int | None = Field(None, description="Clusters kept by cluster re-ranking and rerank@k (default 2).")
 
 
 def read_trajectories(path: Path) -> list[Trajectory]:
@@ -86,18 +92,46 @@ def _rewrite_clean(path: Path, trajs: list[Trajectory]) -> None:
     os.replace(tmp, path)
 
 
+_MISSING = object()
+
+
+def config_diff(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """What differs between two configurations, one ``key: old -> new`` per changed field (nested keys dotted).
+
+    Example:
+        >>> config_diff({"samples": 1, "agent": {"mode": "tir"}}, {"samples": 2, "agent": {"mode": "cot"}})
+        ['samples: 1 -> 2', "agent.mode: 'tir' -> 'cot'"]
+    """
+    out: list[str] = []
+    for key in list(new) + [k for k in old if k not in new]:
+        a, b = old.get(key, _MISSING), new.get(key, _MISSING)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(config_diff(a, b, f"{prefix}{key}."))
+        elif a != b:
+            shown = ["(unset)" if v is _MISSING else repr(v) for v in (a, b)]
+            out.append(f"{prefix}{key}: {shown[0]} -> {shown[1]}")
+    return out
+
+
 def _check_spec(out: Path, spec: RunSpec) -> None:
     run_file = out / RUN_FILE
     if run_file.is_file():
-        old = json.loads(run_file.read_text())
-        new = spec.model_dump(mode="json")
-        diff = {k: (old.get(k), new[k]) for k in new if old.get(k) != new[k]}
+        diff = config_diff(json.loads(run_file.read_text()), spec.model_dump(mode="json"))
         if diff:
-            what = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in diff.items())
-            raise ConfigMismatchError(f"{out} holds a run with another configuration ({what}); use another --out")
+            raise ConfigMismatchError(
+                f"{out} holds a run with another configuration ({'; '.join(diff)}); use another --out"
+            )
     else:
         out.mkdir(parents=True, exist_ok=True)
         run_file.write_text(json.dumps(spec.model_dump(mode="json"), indent=2) + "\n")
+
+
+def _verifier_score(t: Trajectory) -> float | None:
+    """The score re-ranking used: ``verifier_score``, else the critique's 1-10 score scaled to 0-1."""
+    if t.verifier_score is not None:
+        return t.verifier_score
+    mean = t.critique.mean_score if t.critique is not None else None
+    return None if mean is None else (mean - 1) / 9
 
 
 def samples_from_trajectories(trajs: list[Trajectory], problems: dict) -> list:
@@ -113,7 +147,7 @@ def samples_from_trajectories(trajs: list[Trajectory], problems: dict) -> list:
                 sample=t.sample_index,
                 pred=t.answer,
                 correct=t.correct,
-                score=t.critique.score if t.critique and t.critique.score is not None else None,
+                score=_verifier_score(t),
                 subject=meta.get("subject"),
                 level=None if meta.get("level") is None else str(meta.get("level")),
             )
@@ -163,7 +197,9 @@ def run_eval(
         problems: The problems (default: loaded from ``spec.dataset``).
         on_progress: ``callback(done, total, accuracy_so_far)`` after each problem.
     """
+    from .agreement import agreement_markdown, critic_agreement
     from .datasets import load_problems
+    from .metrics import compute_metrics
     from .report import write_report
 
     out = Path(out)
@@ -190,7 +226,18 @@ def run_eval(
             from agent import Agent
 
             def agent_factory():
-                return Agent(spec.model, spec.backend, **spec.agent)
+                from agent.critic import CriticConfig
+
+                critic = dict(spec.critic or {})
+                return Agent(
+                    spec.model,
+                    spec.backend,
+                    critic=critic.pop("model", None),
+                    critic_config=CriticConfig(**critic),
+                    rerank=spec.rerank,
+                    top_clusters=spec.top_clusters or 2,
+                    **spec.agent,
+                )
 
         with agent_factory() as agent, open(path, "a") as sink:
 
@@ -207,5 +254,12 @@ def run_eval(
             agent.solve_many(todo, samples=spec.samples, on_done=on_done)
     records = samples_from_trajectories(done, by_id)
     extra = agent_stats(done)
-    metrics = write_report(out, records, extra_metrics=extra, problems=by_id)
-    return metrics
+    sections, data = [], {}
+    agreement = critic_agreement(done)
+    if agreement is not None:
+        sections.append(("Critic agreement with the grader", agreement_markdown(agreement)))
+        data["critic_agreement"] = agreement.model_dump(mode="json")
+    metrics = compute_metrics(records, top_clusters=spec.top_clusters or 2)
+    return write_report(
+        out, records, metrics=metrics, extra_metrics=extra, extra_sections=sections, extra_data=data, problems=by_id
+    )

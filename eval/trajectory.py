@@ -48,6 +48,21 @@ class Critique(BaseModel):
     text: str = ""
     model: str = ""
     with_reference: bool = False
+    parse_error: str | None = Field(
+        None, description="Why there is no score (no score found, out of range, conflicting scores, model error)."
+    )
+    prompt_id: str = Field("", description="The critic prompt's name@hash.")
+    sample_scores: list[int | None] = Field(
+        default_factory=list, description="Scores of each critique sample when the critic sampled several."
+    )
+
+    @property
+    def mean_score(self) -> float | None:
+        """Mean of the parsed sample scores (or the score); None when nothing parsed."""
+        parsed = [s for s in self.sample_scores if s is not None]
+        if parsed:
+            return sum(parsed) / len(parsed)
+        return None if self.score is None else float(self.score)
 
 
 class Timings(BaseModel):
@@ -86,9 +101,13 @@ class Trajectory(BaseModel):
     answer: str | None = None
     answer_method: str = "none"
     status: Status = "no_answer"
+    error: str = Field("", description="Why the run failed, for status model_error (the last exception); '' if none.")
     correct: bool | None = None
     grader: str | None = None
     critique: Critique | None = None
+    verifier_score: float | None = Field(
+        None, description="Score of the verifier used to re-rank samples (higher = more likely correct; critic: 0-1)."
+    )
     prompt_tokens: int = 0
     completion_tokens: int = 0
     generations: int = 0

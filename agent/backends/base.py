@@ -12,7 +12,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -166,13 +168,19 @@ class Backend(ABC):
 
     Subclasses implement :meth:`_complete` (one prompt, ``params.n`` samples, optional streaming)
     and may override :meth:`_complete_batch` when the engine batches many prompts at once.
+
+    In-process engines are not thread-safe: calls from several threads (e.g. the agent's scheduler and a
+    critic's sharing one model) run one at a time. Backends that are safe to call concurrently (HTTP
+    clients) set ``thread_safe = True``.
     """
 
     name: str = "base"
+    thread_safe: bool = False
 
     def __init__(self, model_id: str, template: ChatTemplate) -> None:
         self.model_id = model_id
         self.template = template
+        self._engine_lock = threading.Lock()
         if template.is_fallback:
             logger.warning("%s has no chat template; using ChatML", model_id)
 
@@ -199,8 +207,9 @@ class Backend(ABC):
         """
         params = params or SamplingParams()
         prompt = self.render(messages, continuation)
-        t0 = time.perf_counter()
-        out = self._complete(prompt, params, stream)
+        with self._serialised():
+            t0 = time.perf_counter()
+            out = self._complete(prompt, params, stream)
         _stamp(out, t0)
         return out
 
@@ -225,11 +234,20 @@ class Backend(ABC):
             self.render(r.messages, r.continuation) if isinstance(r, Request) else self.render(r[0], r[1])
             for r in requests
         ]
-        t0 = time.perf_counter()
-        out = self._complete_batch(prompts, params_list) if prompts else []
+        with self._serialised():
+            t0 = time.perf_counter()
+            out = self._complete_batch(prompts, params_list) if prompts else []
         for samples in out:
             _stamp(samples, t0)
         return out
+
+    def _serialised(self):
+        if self.thread_safe:
+            return contextlib.nullcontext()
+        lock = getattr(self, "_engine_lock", None)  # a subclass that skipped __init__ gets one now
+        if lock is None:
+            lock = self._engine_lock = threading.Lock()
+        return lock
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Free the model (and any server process)."""

@@ -37,6 +37,7 @@ class OpenAIBackend(Backend):
     """
 
     name = "openai"
+    thread_safe = True  # HTTP requests; the server schedules them
 
     def __init__(
         self,

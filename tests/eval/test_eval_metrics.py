@@ -179,14 +179,25 @@ def test_rerank_hand_computed() -> None:
     assert m3.overall["rerank@6"].value == 0.0  # "5" scores best
 
 
-def test_rerank_brute_force() -> None:
+def test_rerank_mean_and_max_differ() -> None:
+    # "2" x2 (.5 .5, mean .5), "3" x2 (.9 .0, mean .45): mean picks "2", max picks "3"
+    r = recs("p", ["2", "2", "3", "3"], "2", scores=[0.5, 0.5, 0.9, 0.0])
+    assert compute_metrics(r, ks=[4], equivalent=same, n_bootstrap=0).overall["rerank@4"].value == 1.0
+    m = compute_metrics(r, ks=[4], equivalent=same, n_bootstrap=0, rerank_by="max")
+    assert m.overall["rerank@4"].value == 0.0
+
+
+@pytest.mark.parametrize("rerank_by", ["mean", "max"])
+def test_rerank_brute_force(rerank_by: str) -> None:
     rng = random.Random(3)
     for _ in range(20):
         n = rng.randint(2, 6)
         answers = [rng.choice(["1", "2", "3"]) for _ in range(n)]
         scores = [rng.random() for _ in range(n)]
         k = rng.randint(1, n)
-        m = compute_metrics(recs("p", answers, "1", scores=scores), ks=[k], equivalent=same, n_bootstrap=0)
+        m = compute_metrics(
+            recs("p", answers, "1", scores=scores), ks=[k], equivalent=same, n_bootstrap=0, rerank_by=rerank_by
+        )
         total = 0.0
         subsets = list(itertools.combinations(range(n), k))
         for sub in subsets:
@@ -194,8 +205,13 @@ def test_rerank_brute_force() -> None:
             ranked = sorted(size.values(), reverse=True)
             cut = ranked[min(2, len(ranked)) - 1]
             cand = [i for i in sub if size[answers[i]] >= cut]
-            best = max(cand, key=lambda i: scores[i])
-            total += answers[best] == "1"
+            if rerank_by == "max":
+                winner = answers[max(cand, key=lambda i: scores[i])]
+            else:
+                kept = {answers[i] for i in cand}
+                mean = {a: sum(scores[i] for i in cand if answers[i] == a) / size[a] for a in kept}
+                winner = max(kept, key=lambda a: mean[a])
+            total += winner == "1"
         assert m.overall[f"rerank@{k}"].value == pytest.approx(total / len(subsets)), (answers, scores, k)
 
 

@@ -1,0 +1,128 @@
+"""Config of the Self-Critique pipeline: collect -> critique -> RFT -> DPO -> eval, one YAML file.
+
+Example:
+    >>> cfg = PipelineConfig(workdir="runs/p", model="smollm2-135m")
+    >>> cfg.collect.samples, cfg.rft.select.min_score, cfg.eval.problems.limit
+    (4, 7, 100)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .config import LoraSpec, TrainArgs
+from .data.examples import RenderOptions
+from .data.pairs import PairOptions
+from .data.select import SelectOptions
+
+__all__ = [
+    "PipelineConfig",
+    "ProblemSet",
+    "CollectStage",
+    "CritiqueStage",
+    "RFTStage",
+    "DPOStage",
+    "EvalStage",
+    "STAGES",
+]
+
+#: The pipeline's stages, in order.
+STAGES = ("collect", "critique", "rft", "dpo", "eval")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProblemSet(_Frozen):
+    """Problems from a dataset (``eval.datasets.load_problems``)."""
+
+    dataset: str = Field("gsm8k", description="Known name (gsm8k, math500), JSONL/JSON/Parquet file, or hf:<name>.")
+    split: str | None = Field(None, description="Split of a known dataset (train, test).")
+    limit: int | None = Field(None, ge=1, description="First N problems only.")
+
+
+class CollectStage(_Frozen):
+    """Sampling the policy on the training problems (``mathagent collect``)."""
+
+    samples: int = Field(4, ge=1, description="Trajectories per problem (K).")
+    temperature: float = Field(0.7, ge=0, description="Sampling temperature.")
+    seed: int = Field(0, description="Sampling seed (sample i uses seed + i).")
+    backend: str = Field("auto", description="Backend of the policy while sampling (auto: llamacpp for GGUF).")
+    mode: Literal["tir", "cot", "pal"] = Field("tir", description="Agent mode.")
+    max_tokens: int = Field(1024, ge=16, description="Most generated tokens per trajectory.")
+    max_tool_calls: int = Field(6, ge=0, description="Most code blocks per trajectory.")
+    concurrency: int = Field(4, ge=1, description="Trajectories in flight at once.")
+    sandbox: str = Field("jail", description="Kernel isolation: jail | docker | none | a sandbox service URL.")
+
+
+class CritiqueStage(_Frozen):
+    """The Math-Critique judge on every collected trajectory (``agent.critic.Critic``)."""
+
+    enabled: bool = Field(True, description="Off: RFT selects on correctness alone, DPO pairs by correctness.")
+    model: str | None = Field(None, description="Critic model; None: the policy judges itself (self-critique).")
+    backend: str = Field("auto", description="Backend of the critic model.")
+    with_reference: bool = Field(True, description="Give the critic the reference answer (data selection).")
+    max_tokens: int = Field(384, ge=8, description="Most tokens of one critique.")
+    chunk: int = Field(32, ge=1, description="Trajectories critiqued (and saved) per batch; a rerun resumes here.")
+
+
+class RFTStage(_Frozen):
+    """Rejective fine-tuning of the policy on its critic-accepted samples."""
+
+    select: SelectOptions = Field(default_factory=lambda: SelectOptions(min_score=7))
+    render: RenderOptions = Field(default_factory=RenderOptions)
+    lora: LoraSpec = Field(default_factory=LoraSpec)
+    train: TrainArgs = Field(default_factory=TrainArgs)
+
+
+class DPOStage(_Frozen):
+    """DPO of the RFT model on critique-ranked pairs from the same collection."""
+
+    enabled: bool = Field(True, description="Off: the RFT model is the final model.")
+    pairs: PairOptions = Field(default_factory=PairOptions)
+    render: RenderOptions = Field(default_factory=RenderOptions)
+    beta: float = Field(0.1, gt=0)
+    loss_type: list[str] = Field(default_factory=lambda: ["sigmoid"])
+    loss_weights: list[float] | None = None
+    lora: LoraSpec = Field(default_factory=LoraSpec)
+    train: TrainArgs = Field(default_factory=lambda: TrainArgs(learning_rate=5e-7))
+
+
+class EvalStage(_Frozen):
+    """Accuracy of the final model (and of the starting model) on held-out problems."""
+
+    enabled: bool = True
+    problems: ProblemSet = Field(default_factory=lambda: ProblemSet(dataset="gsm8k", split="test", limit=100))
+    backend: str = Field(
+        "transformers", description="Backend for both models (the same one, so that only the weights differ)."
+    )
+    baseline: bool = Field(True, description="Also evaluate the starting model on the same problems and backend.")
+    max_tokens: int = Field(1024, ge=16)
+    max_tool_calls: int = Field(6, ge=0)
+    concurrency: int = Field(4, ge=1)
+    sandbox: str = "jail"
+
+
+class PipelineConfig(_Frozen):
+    """The whole Self-Critique loop in one file (``mathagent train pipeline CONFIG``)."""
+
+    workdir: str = Field(description="Folder of every stage's output and done marker.")
+    model: str = Field(description="The policy to improve: alias, .gguf file, checkpoint folder or hub id.")
+    threads: int | None = Field(None, ge=1, description="CPU threads of every model (default $MATHAGENT_THREADS).")
+    few_shot: bool = Field(
+        True,
+        description="The agent prompt's worked examples, in collection and eval alike (training prompts are the "
+        "recorded ones); false makes every sequence shorter (faster on CPU).",
+    )
+    problems: ProblemSet = Field(
+        default_factory=lambda: ProblemSet(dataset="gsm8k", split="train", limit=200),
+        description="Training problems the policy is sampled on.",
+    )
+    collect: CollectStage = Field(default_factory=CollectStage)
+    critique: CritiqueStage = Field(default_factory=CritiqueStage)
+    rft: RFTStage = Field(default_factory=RFTStage)
+    dpo: DPOStage = Field(default_factory=DPOStage)
+    eval: EvalStage = Field(default_factory=EvalStage)
