@@ -10,8 +10,8 @@
 # 5. the sandbox security tests against the service running in its container (same capabilities and
 #    security options as compose.yaml's `sandbox`, the tests' configuration; skip with --no-security);
 # 6. `docker-compose --profile cpu up --exit-code-from collector-cpu`: llama.cpp's server and the
-#    sandbox service start, the collector waits for both to be healthy, then runs `mathagent eval` on
-#    LIMIT (default 5) GSM8K problems through them; its results are checked and kept in RUNS_DIR;
+#    sandbox service start, the collector waits for both to be healthy, then runs `mathagent collect`
+#    on LIMIT (default 5) GSM8K problems through them; the collection is checked and kept in RUNS_DIR;
 # 7. `docker-compose down -v`, and dockerd stopped by its pid.
 #
 #   bash scripts/compose_cpu.sh                 # needs root; ../shared/data/gsm8k/test.jsonl
@@ -117,12 +117,13 @@ out="$RUNS_DIR/$RUN_NAME"
 import json, sys
 from pathlib import Path
 out, limit = Path(sys.argv[1]), int(sys.argv[2])
-trajs = [json.loads(line) for line in (out / "trajectories.jsonl").read_text().splitlines() if line.strip()]
-metrics = json.loads((out / "metrics.json").read_text())
-assert len(trajs) == limit, f"{len(trajs)} trajectories, expected {limit}"
-assert sum(t["tool_calls"] for t in trajs) > 0, "no code ran in the sandbox service"
+trajs = [json.loads(line) for shard in sorted((out / "shards").glob("*.jsonl"))
+         for line in shard.read_text().splitlines() if line.strip()]
+counts = json.loads((out / "manifest.json").read_text())["counts"]
+assert len(trajs) == limit == counts["problems_done"], f"{len(trajs)} trajectories, expected {limit}"
+assert counts["cells"] > 0, "no code ran in the sandbox service"
 assert all(t["status"] != "model_error" for t in trajs), "a model call failed"
-print(f"[compose-cpu] {len(trajs)} trajectories in {out}: accuracy {metrics['overall']['accuracy']['value']:.0%}, "
-      f"tool calls {sum(t['tool_calls'] for t in trajs)}, sandbox errors {sum(t['sandbox_errors'] for t in trajs)}")
+print(f"[compose-cpu] {len(trajs)} trajectories in {out}: accuracy {counts['accuracy']:.0%}, "
+      f"code cells {counts['cells']}, sandbox errors {counts['sandbox_errors']}")
 EOF
 phase "stack ran"

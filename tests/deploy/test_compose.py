@@ -37,7 +37,7 @@ def test_jobs_use_the_servers_and_the_sandbox_service(compose):
     services = compose["services"]
     for job, llm in (("collector", "vllm"), ("collector-cpu", "llamacpp"), ("chat", "vllm"), ("chat-cpu", "llamacpp")):
         command = services[job]["command"]
-        assert command[0] == "mathagent"
+        assert command[:2] == ["mathagent", "collect" if job.startswith("collector") else "chat"]
         assert command[command.index("--sandbox") + 1] == "http://sandbox:8080"
         assert command[command.index("--base-url") + 1] == f"http://{llm}:8000/v1"
         assert services[job]["depends_on"] == {
