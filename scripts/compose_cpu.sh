@@ -37,7 +37,7 @@ export LLM_THREADS="${LLM_THREADS:-1}" MATHAGENT_THREADS=1
 export EXTRA_PIP=gguf MATHAGENT_IMAGE=mathagent:local
 MATHAGENT_SANDBOX_TOKEN="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')"
 export MATHAGENT_SANDBOX_TOKEN
-COMPOSE=(docker-compose --no-ansi -p mathagent-cpu -f "$ROOT/compose.yaml" --profile cpu)
+COMPOSE=(docker-compose --ansi never -p mathagent-cpu -f "$ROOT/compose.yaml" --profile cpu)
 [ -f "$DATA_DIR/gsm8k/test.jsonl" ] || { echo "no $DATA_DIR/gsm8k/test.jsonl (set DATA_DIR)" >&2; exit 2; }
 command -v docker-compose >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null)
 
