@@ -34,6 +34,22 @@ ISOLATIONS = [
 TEST_LIMITS = Limits(**SERVICE_LIMITS)
 
 
+# Modules whose tests also run through the service; elsewhere (pool and session internals) `remote` is
+# deselected.
+REMOTE_MODULES = {"test_security.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        remote_elsewhere = params.get("isolation") == "remote" and item.path.name not in REMOTE_MODULES
+        (drop if remote_elsewhere else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session", params=ISOLATIONS)
 def isolation(request) -> str:
     return request.param
