@@ -4,7 +4,9 @@ Each problem's graph awaits :meth:`GenerationScheduler.generate`. One worker tas
 waiting at that moment (up to ``max_batch``) and hands them to the backend's ``generate_batch`` in a
 thread, so the event loop keeps running other problems' sandbox cells while the model works: one
 problem's code execution overlaps another's generation. Backends that cannot batch (llama.cpp) get
-the requests one at a time, still overlapped with code execution.
+the requests one at a time, still overlapped with code execution. Backends with continuous batching
+(``backend.continuous``, vLLM) get each request as soon as it is made (``backend.submit``): it joins
+the engine's running batch and returns when it is done, without waiting for other requests.
 
 Example:
     >>> GenerationScheduler.__name__
@@ -62,6 +64,16 @@ class GenerationScheduler:
         if params.n != 1:
             raise ValueError("the scheduler takes one sample per request; send n requests instead")
         loop = asyncio.get_running_loop()
+        if stream is None and getattr(self.backend, "continuous", False):
+            t0 = loop.time()
+            try:
+                samples = await asyncio.wrap_future(
+                    self.backend.submit(Request(messages=messages, continuation=continuation), params)
+                )
+            finally:
+                self.busy_seconds += loop.time() - t0
+            self.batches.append(1)
+            return samples[0]
         if self._wake is None or self._worker is None or self._worker.done():
             self._wake = asyncio.Event()
             self._worker = loop.create_task(self._run())

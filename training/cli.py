@@ -87,7 +87,13 @@ def _print_result(res) -> None:
         table.add_row("loss (first -> last)", f"{res.losses[0]:.4f} -> {res.losses[-1]:.4f}")
     table.add_row("seconds", f"{res.seconds:.1f}")
     console.print(table)
-    console.print(f"load it: [cyan]mathagent solve '...' --model {res.model_path} --backend transformers[/]")
+    if res.job == "critic":
+        hint = f"mathagent solve '...' --samples 4 --critic-model {res.model_path}"
+    elif res.job == "verifier":
+        hint = f"python: Agent(..., verifier=training.verifier.ValueVerifier('{res.model_path}'))"
+    else:
+        hint = f"mathagent solve '...' --model {res.model_path} --backend transformers"
+    console.print(f"use it: [cyan]{hint}[/]")
 
 
 def _run_job(kind: str, config, model, data, out, overrides, force) -> None:

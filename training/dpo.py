@@ -11,7 +11,7 @@ Run it::
     mathagent train dpo configs/train/dpo.yaml
 
 Example:
-    >>> MaskedPreferenceCollator(pad_token_id=0)([
+    >>> masked_preference_collator(pad_token_id=0)([
     ...     {"prompt_ids": [1], "chosen_ids": [2, 3], "chosen_mask": [1, 0], "rejected_ids": [4], "rejected_mask": [1]}
     ... ])["completion_mask"].tolist()
     [[0, 1, 0], [0, 1, 0]]
@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -45,38 +46,44 @@ from .jobs import (
 )
 from .modeling import load_causal_lm, peft_config, set_threads
 
-__all__ = ["run_dpo", "MaskedPreferenceCollator", "masked_dpo_trainer_class"]
+__all__ = ["run_dpo", "masked_preference_collator", "masked_dpo_trainer_class"]
 
 logger = logging.getLogger(__name__)
 
 _MASK_COLUMNS = ("chosen_mask", "rejected_mask")
 
-try:  # the collator subclasses TRL's; without TRL it is defined on first use
-    from trl.trainer.dpo_trainer import DataCollatorForPreference as _BaseCollator
-except ImportError:  # pragma: no cover - trl is an optional extra
-    _BaseCollator = object
+
+@functools.cache
+def _collator_class():
+    require("trl", "DPO training")
+    from trl.trainer.dpo_trainer import DataCollatorForPreference
+
+    class MaskedPreferenceCollator(DataCollatorForPreference):
+        """TRL's preference collator, plus per-token loss masks inside the chosen and rejected completions."""
+
+        def torch_call(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+            import torch
+
+            out = super().torch_call(examples)
+            masks = [[0] * len(e["prompt_ids"]) + list(e["chosen_mask"]) for e in examples]
+            masks += [[0] * len(e["prompt_ids"]) + list(e["rejected_mask"]) for e in examples]
+            if self.max_length is not None:
+                keep_start = self.truncation_mode == "keep_start"
+                sl = slice(None, self.max_length) if keep_start else slice(-self.max_length, None)
+                masks = [m[sl] for m in masks]
+            width = out["completion_mask"].shape[1]
+            ours = torch.zeros_like(out["completion_mask"])
+            for i, m in enumerate(masks):
+                ours[i, : len(m)] = torch.tensor(m[:width], dtype=ours.dtype)
+            out["completion_mask"] = out["completion_mask"] * ours
+            return out
+
+    return MaskedPreferenceCollator
 
 
-class MaskedPreferenceCollator(_BaseCollator):
-    """TRL's preference collator, plus per-token loss masks inside the chosen and rejected completions."""
-
-    def torch_call(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
-        import torch
-
-        out = super().torch_call(examples)
-        masks = [[0] * len(e["prompt_ids"]) + list(e["chosen_mask"]) for e in examples]
-        masks += [[0] * len(e["prompt_ids"]) + list(e["rejected_mask"]) for e in examples]
-        if self.max_length is not None:
-            sl = (
-                slice(None, self.max_length) if self.truncation_mode == "keep_start" else slice(-self.max_length, None)
-            )
-            masks = [m[sl] for m in masks]
-        width = out["completion_mask"].shape[1]
-        ours = torch.zeros_like(out["completion_mask"])
-        for i, m in enumerate(masks):
-            ours[i, : len(m)] = torch.tensor(m[:width], dtype=ours.dtype)
-        out["completion_mask"] = out["completion_mask"] * ours
-        return out
+def masked_preference_collator(pad_token_id: int, **kwargs: Any):
+    """TRL's ``DataCollatorForPreference`` that also applies ``chosen_mask`` / ``rejected_mask`` (TRL loads here)."""
+    return _collator_class()(pad_token_id=pad_token_id, **kwargs)
 
 
 def masked_dpo_trainer_class():
@@ -140,7 +147,7 @@ def run_dpo(cfg: DPOJobConfig, *, on_progress: ProgressCallback | None = None, f
         max_length=None,
         dataset_num_proc=None,
     )
-    collator = MaskedPreferenceCollator(pad_token_id=tok.pad_token_id)
+    collator = masked_preference_collator(tok.pad_token_id)
     callbacks = [c for c in [make_progress_callback(on_progress)] if c is not None]
     trainer = masked_dpo_trainer_class()(
         model=model,

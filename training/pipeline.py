@@ -157,7 +157,7 @@ class Pipeline:
         return self._summary(results)
 
     def _summary(self, results: dict) -> dict:
-        final = results.get("dpo", {}).get("model") or results.get("rft", {}).get("model")
+        final = self._final_model(results)
         summary = {
             "workdir": str(self.workdir),
             "final_model": final,
@@ -176,6 +176,14 @@ class Pipeline:
             link.symlink_to(Path(final).resolve(), target_is_directory=True)
         (self.workdir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n")
         return summary
+
+    def _final_model(self, results: dict) -> str | None:
+        """The last trained checkpoint (paths from this workdir, so a moved workdir still works)."""
+        for stage in ("dpo", "rft"):
+            res = results.get(stage) or {}
+            if res.get("model"):
+                return str(self.stage_dir(stage) / "model")
+        return None
 
     def _progress(self, stage: str):
         def report(done: int, total: int, info: dict | None = None) -> None:
@@ -226,7 +234,7 @@ class Pipeline:
 
         st = self.cfg.dpo
         job = DPOJobConfig(
-            model=ModelSpec(name=results["rft"]["model"]),
+            model=ModelSpec(name=str(self.stage_dir("rft") / "model")),
             data=[str(self._training_data())],
             pairs=st.pairs,
             render=st.render,
@@ -251,7 +259,7 @@ class Pipeline:
             return {"skipped": True}
         from .stages import evaluate_model
 
-        final = (results.get("dpo") or {}).get("model") or results["rft"]["model"]
+        final = self._final_model(results)
         out = {"final": evaluate_model(self.cfg, final, self.stage_dir("eval") / "final", self._progress("eval"))}
         if self.cfg.eval.baseline:
             out["baseline"] = evaluate_model(

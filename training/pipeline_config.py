@@ -51,6 +51,9 @@ class CollectStage(_Frozen):
     temperature: float = Field(0.7, ge=0, description="Sampling temperature.")
     seed: int = Field(0, description="Sampling seed (sample i uses seed + i).")
     backend: str = Field("auto", description="Backend of the policy while sampling (auto: llamacpp for GGUF).")
+    backend_options: dict = Field(
+        default_factory=dict, description="Backend options, e.g. {enforce_eager: true} for vllm on a CPU."
+    )
     mode: Literal["tir", "cot", "pal"] = Field("tir", description="Agent mode.")
     max_tokens: int = Field(1024, ge=16, description="Most generated tokens per trajectory.")
     max_tool_calls: int = Field(6, ge=0, description="Most code blocks per trajectory.")
@@ -98,6 +101,9 @@ class EvalStage(_Frozen):
     problems: ProblemSet = Field(default_factory=lambda: ProblemSet(dataset="gsm8k", split="test", limit=100))
     backend: str = Field(
         "transformers", description="Backend for both models (the same one, so that only the weights differ)."
+    )
+    backend_options: dict = Field(
+        default_factory=dict, description="Backend options, e.g. {enforce_eager: true} for vllm on a CPU."
     )
     baseline: bool = Field(True, description="Also evaluate the starting model on the same problems and backend.")
     max_tokens: int = Field(1024, ge=16)

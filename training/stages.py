@@ -79,6 +79,7 @@ def collect_trajectories(cfg: PipelineConfig, out: Path, progress: Progress) -> 
         backend=c.backend,
         samples=c.samples,
         agent=_agent_fields(cfg),
+        backend_options=dict(c.backend_options),
     )
     options = CollectOptions(limit=p.limit, concurrency=c.concurrency, sandbox=c.sandbox, threads=cfg.threads)
 
@@ -175,7 +176,7 @@ def evaluate_model(cfg: PipelineConfig, model: str | None, out: Path, progress: 
             e.backend,
             sandbox=e.sandbox,
             concurrency=e.concurrency,
-            backend_options=_backend_options(cfg.threads, e.backend),
+            backend_options={**_backend_options(cfg.threads, e.backend), **e.backend_options},
             **agent,
         )
 

@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import TypeVar
 
 from .base import Backend, Completion, Request, SamplingParams, StreamCallback
@@ -89,6 +90,46 @@ class RetryingBackend(Backend):
                 )
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @property
+    def continuous(self) -> bool:
+        """Whether the wrapped engine takes requests one at a time into its running batch (vLLM)."""
+        return bool(getattr(self.inner, "continuous", False))
+
+    def submit(self, request: Request, params: SamplingParams) -> Future:
+        """:meth:`VLLMBackend.submit` with the same retries: a failed request is submitted again after a backoff."""
+        outer: Future = Future()
+
+        def attempt(i: int) -> None:
+            try:
+                inner = self.inner.submit(request, params)
+            except Exception as exc:  # noqa: BLE001 - retried below
+                failed(i, exc)
+                return
+            inner.add_done_callback(lambda f: done(i, f))
+
+        def done(i: int, f: Future) -> None:
+            exc = f.exception()
+            if exc is None:
+                outer.set_result(f.result())
+            else:
+                failed(i, exc)
+
+        def failed(i: int, exc: BaseException) -> None:
+            self.failures += 1
+            if i >= self.retries:
+                outer.set_exception(exc)
+                return
+            delay = min(self.max_backoff, self.backoff * 2**i)
+            logger.warning(
+                "a request on %s failed (%s); retry %d of %d in %.1f s", self.name, exc, i + 1, self.retries, delay
+            )
+            timer = threading.Timer(delay, attempt, args=(i + 1,))
+            timer.daemon = True
+            timer.start()
+
+        attempt(0)
+        return outer
 
     def render(self, messages, continuation: str = "") -> str:
         return self.inner.render(messages, continuation)

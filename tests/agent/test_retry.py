@@ -57,3 +57,35 @@ def test_a_failing_request_does_not_fail_its_batch_neighbours():
     a, poison, b = asyncio.run(go())
     assert a.text == "ok" and b.text == "ok"
     assert isinstance(poison, ConnectionError)
+
+
+class Continuous(Flaky):
+    """A stand-in for an engine with continuous batching: each request runs on its own as soon as it is submitted."""
+
+    continuous = True
+
+    def __init__(self, fail: int = 0):
+        super().__init__(fail)
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(4)
+        self.submitted = 0
+
+    def submit(self, request, params):
+        self.submitted += 1
+        return self.pool.submit(self.generate, request.messages, continuation=request.continuation, params=params)
+
+
+def test_continuous_engines_get_each_request_at_once_with_retries():
+    engine = Continuous(fail=1)
+    llm = RetryingBackend(engine, retries=2, backoff=0.01)
+    sched = GenerationScheduler(llm)
+
+    async def go():
+        msgs = [[{"role": "user", "content": t}] for t in ("a", "b", "c")]
+        return await asyncio.gather(*(sched.generate(m, "", SamplingParams(max_tokens=4)) for m in msgs))
+
+    out = asyncio.run(go())
+    assert [c.text for c in out] == ["ok"] * 3
+    assert engine.submitted == 4 and llm.failures == 1  # one request failed once and was submitted again
+    engine.pool.shutdown()

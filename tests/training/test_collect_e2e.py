@@ -165,7 +165,7 @@ def test_resume_after_sigkill_at_random_times(gsm8k, tmp_path):
     out = tmp_path / "run"
     rng = random.Random(7)
     kills = 0
-    for _ in range(3):
+    for _ in range(2):
         proc = subprocess.Popen(
             collect_cmd(gsm8k, out, *FAST), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, env=ENV
         )
@@ -234,3 +234,47 @@ def test_ray_workers_share_the_problems_and_write_the_same_format(gsm8k, tmp_pat
         len(workers) == 2 and sum(workers.values()) == 4 and os.getpid() not in {int(w.split(":")[1]) for w in workers}
     )
     assert {t.backend for t in read_collection(out)} == {"llamacpp"}
+
+
+def test_collect_with_a_real_critic_sharing_the_engine(gsm8k, tmp_path):
+    """The critic (agent/critic.py) on the policy's own engine: every trajectory critiqued, stats histogram."""
+    pytest.importorskip("agent.critic")
+    out = tmp_path / "run"
+    args = (
+        "--limit",
+        "1",
+        "--samples",
+        "2",
+        "--mode",
+        "cot",
+        "--max-tokens",
+        "48",
+        "--concurrency",
+        "2",
+        "--critic",
+        "smollm2-135m",
+        "--critic-max-tokens",
+        "48",
+    )
+    res = subprocess.run(
+        collect_cmd(gsm8k, out, *args), capture_output=True, text=True, timeout=900, cwd=REPO, env=ENV
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    trajs = list(read_collection(out))
+    assert len(trajs) == 2
+    assert all(
+        t.critique is not None and t.critique.model == "smollm2-135m" and t.critique.with_reference for t in trajs
+    )
+    assert load_manifest(out).spec.critic_config["max_tokens"] == 48
+    res = subprocess.run(
+        [sys.executable, "-m", "agent", "collect", "stats", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env=ENV,
+    )
+    stats = json.loads(res.stdout)
+    assert sum(stats["critic"]["histogram"].values()) == 2 and stats["counts"]["critiqued"] == 2
+    scored = [t for t in trajs if t.critique.score is not None]
+    assert (stats["histogram"] is not None) == bool(scored)

@@ -193,3 +193,51 @@ def test_sandbox_error_rate_stop_on_real_kernels(tmp_path):
     assert len(keys(tmp_path)) == 4  # the problems written before the stop are kept
     for t in read_collection(tmp_path):
         assert t.sandbox_errors == 1 and [s.exit_status for s in t.steps if s.kind == "output"] == ["timeout"]
+
+
+@pytest.mark.parametrize(
+    ("args", "ray"),
+    [
+        ([], None),
+        (["--ray"], "local"),
+        (["--ray", "--limit", "2"], "local"),
+        (["--ray", "auto"], "auto"),
+        (["--ray", "10.0.0.5:6379"], "10.0.0.5:6379"),
+        (["--ray", "ray://head:10001"], "ray://head:10001"),
+    ],
+)
+def test_cli_builds_spec_and_options_and_ray_takes_an_optional_address(tmp_path, monkeypatch, args, ray):
+    from typer.testing import CliRunner
+
+    import training.collect.runner as runner
+    from agent.cli import app
+
+    seen = {}
+
+    def fake_run(spec, out, options, on_progress=None):
+        seen.update(spec=spec, out=out, options=options)
+        raise SandboxErrorRateExceeded("stopped: test")
+
+    monkeypatch.setattr(runner, "run_collection", fake_run)
+    data = write_dataset(tmp_path / "train.jsonl", 2)
+    res = CliRunner().invoke(
+        app,
+        [
+            "collect",
+            str(data),
+            *args,
+            "--out",
+            str(tmp_path / "c"),
+            "-k",
+            "3",
+            "--backend-opt",
+            "enforce_eager=true",
+            "--field",
+            "question=problem",
+        ],
+    )
+    assert res.exit_code == 3, res.output  # the error-rate stop has its own exit code
+    assert seen["options"].ray == ray
+    assert seen["spec"].samples == 3 and seen["spec"].agent["temperature"] == 0.7
+    assert seen["spec"].backend_options == {"enforce_eager": True}
+    assert seen["spec"].fields == {"question": "problem"}

@@ -22,7 +22,18 @@ from training.jobs import write_jsonl
 from training.sft_config import RFTJobConfig
 
 MODULES = [
+    "training",
+    "training.data",
+    "training.errors",
     "training.config",
+    "training.modeling",
+    "training.sft",
+    "training.rft",
+    "training.dpo",
+    "training.critic",
+    "training.verifier",
+    "training.pipeline",
+    "training.cli",
     "training.jobs",
     "training.data.examples",
     "training.data.report",
@@ -35,6 +46,8 @@ MODULES = [
     "training.data.tora",
     "training.sft_config",
     "training.dpo_config",
+    "training.critic_config",
+    "training.verifier_config",
     "training.pipeline_config",
     "training.stages",
 ]
@@ -241,3 +254,22 @@ def test_config_overrides_and_one_line_errors(tmp_path):
         load_config(RFTJobConfig, path, ["train.max_steps"])
     with pytest.raises(TrainingError, match="no such config file"):
         load_config(RFTJobConfig, tmp_path / "none.yaml")
+
+
+@pytest.mark.parametrize(
+    "name, module, cls",
+    [
+        ("sft", "training.sft_config", "SFTJobConfig"),
+        ("rft", "training.sft_config", "RFTJobConfig"),
+        ("dpo", "training.dpo_config", "DPOJobConfig"),
+        ("critic", "training.critic_config", "CriticJobConfig"),
+        ("verifier", "training.verifier_config", "VerifierJobConfig"),
+        ("pipeline", "training.pipeline_config", "PipelineConfig"),
+        ("pipeline_tiny", "training.pipeline_config", "PipelineConfig"),
+    ],
+)
+def test_shipped_configs_validate(name, module, cls):
+    from tests.conftest import REPO
+
+    cfg = load_config(getattr(importlib.import_module(module), cls), REPO / "configs" / "train" / f"{name}.yaml")
+    assert cfg.model_dump()

@@ -71,12 +71,12 @@ def test_loss_mask_is_exactly_the_model_tokens(tokenizer):
 
 
 def test_dpo_collator_masks_outputs_inside_completions(tokenizer):
-    from training.dpo import MaskedPreferenceCollator
+    from training.dpo import masked_preference_collator
 
     pairs, _ = build_dpo_pairs(problem_set(2))
     enc = Encoder(tokenizer)
     rows = [enc.encode_pair(p) for p in pairs]
-    batch = MaskedPreferenceCollator(pad_token_id=tokenizer.pad_token_id)(rows)
+    batch = masked_preference_collator(tokenizer.pad_token_id)(rows)
     ids, mask = batch["input_ids"], batch["completion_mask"]
     n = len(rows)
     for i, pair in enumerate(pairs):

@@ -48,12 +48,12 @@ app = typer.Typer(
 )
 
 
-def _parse_opts(items: list[str]) -> dict[str, Any]:
+def _parse_opts(items: list[str], option: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise typer.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--backend-opt")
+            raise typer.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint=option)
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -80,6 +80,8 @@ def run(
     critic_backend: Annotated[str, typer.Option(help="Backend of the critic model.")] = "auto",
     critic_base_url: Annotated[str | None, typer.Option(help="Server URL for an openai critic.")] = None,
     critic_reference: Annotated[bool, typer.Option(help="Give the critic the reference answer.")] = True,
+    critic_max_tokens: Annotated[int | None, typer.Option(help="Most tokens of one critique.")] = None,
+    critic_samples: Annotated[int | None, typer.Option(help="Critiques per trajectory (score: their mean).")] = None,
     backend: Annotated[
         str, typer.Option("--backend", "-b", help="llamacpp | transformers | openai | vllm | auto.")
     ] = ("auto"),
@@ -88,6 +90,10 @@ def run(
         list[str], typer.Option(help="Backend option KEY=VALUE (repeatable), e.g. enforce_eager=true.")
     ] = [],  # noqa: B006 - typer needs a literal default
     split: Annotated[str | None, typer.Option(help="Split, for known and hub datasets.")] = None,
+    field: Annotated[
+        list[str],
+        typer.Option(help="Field mapping of a generic file, ROLE=FIELD (roles: question, answer, id, solution)."),
+    ] = [],  # noqa: B006 - typer needs a literal default
     limit: Annotated[int | None, typer.Option(min=1, help="First N problems only (may grow on resume).")] = None,
     skip_bad: Annotated[bool, typer.Option(help="Skip malformed dataset records instead of stopping.")] = False,
     mode: Annotated[str, typer.Option(help="tir | cot | pal.")] = "tir",
@@ -158,14 +164,18 @@ def run(
         spec = CollectSpec(
             dataset=dataset,
             split=split,
+            fields={k: str(v) for k, v in _parse_opts(field, "--field").items()} or None,
             model=model,
             backend=backend,
-            backend_options=_parse_opts(backend_opt),
+            backend_options=_parse_opts(backend_opt, "--backend-opt"),
             samples=samples,
             agent=agent_cfg,
             critic=critic,
             critic_backend=critic_backend,
             critic_reference=critic_reference,
+            critic_config={
+                k: v for k, v in (("max_tokens", critic_max_tokens), ("samples", critic_samples)) if v is not None
+            },
         )
         options = CollectOptions(
             limit=limit,

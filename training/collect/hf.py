@@ -26,6 +26,12 @@ from .spec import CollectError
 __all__ = ["load_collection_dataset", "trajectory_features"]
 
 
+def _critique_extras() -> dict:
+    """Values for the optional fields the critic adds to :class:`Critique` (when this version has them)."""
+    wanted = {"parse_error": "e", "prompt_id": "p", "sample_scores": [1]}
+    return {k: v for k, v in wanted.items() if k in Critique.model_fields}
+
+
 def _full_example() -> dict:
     """A trajectory with every optional field set, so that type inference sees every type."""
     from agent.solve import version_info
@@ -44,7 +50,7 @@ def _full_example() -> dict:
         answer="a",
         correct=True,
         grader="g",
-        critique=Critique(score=1, text="t", model="m", with_reference=True),
+        critique=Critique(score=1, text="t", model="m", with_reference=True, **_critique_extras()),
         error="e",
         versions=version_info(),
     )

@@ -70,6 +70,11 @@ class CollectSpec(BaseModel):
     critic: str | None = Field(None, description="Critic model (agent.critic.Critic); None: no critique.")
     critic_backend: str = Field("auto", description="Backend of the critic model.")
     critic_reference: bool = Field(True, description="Give the critic the reference answer.")
+    critic_config: dict[str, Any] = Field(
+        default_factory=dict,
+        validate_default=True,
+        description="agent.critic.CriticConfig fields (max_tokens, samples, prompts...); defaults fill the rest.",
+    )
 
     @field_validator("agent")
     @classmethod
@@ -81,6 +86,19 @@ class CollectSpec(BaseModel):
             given["temperature"] = 0.7
         given.setdefault("seed", 0)
         return AgentConfig.model_validate(given).model_dump(mode="json")
+
+    @field_validator("critic_config")
+    @classmethod
+    def _complete_critic(cls, config: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if info.data.get("critic") is None:
+            if config:
+                raise ValueError("critic_config without a critic model")
+            return {}
+        try:
+            from agent.critic import CriticConfig
+        except ImportError:  # checked when the job starts (CollectError naming the missing module)
+            return dict(config)
+        return CriticConfig.model_validate(config).model_dump(mode="json")
 
     def agent_config(self) -> AgentConfig:
         """The agent's configuration for every trajectory of this job."""

@@ -98,11 +98,14 @@ class ProblemSolver:
             owned.insert(0, agent)
             critic = None
             if spec.critic is not None:
-                critic_cls = _critic_class()
-                if share:
-                    critic = critic_cls(llm=llm)  # one engine for both; the lock makes them take turns
+                critic_cls, config_cls = _critic_classes()
+                config = config_cls.model_validate(spec.critic_config)
+                if share:  # one engine for both; the lock makes them take turns
+                    critic = critic_cls(llm=llm, config=config)
                 else:
-                    critic = critic_cls(spec.critic, backend=spec.critic_backend, **options.critic_options(spec))
+                    critic = critic_cls(
+                        spec.critic, backend=spec.critic_backend, config=config, **options.critic_options(spec)
+                    )
                     owned.append(critic)
         except BaseException:
             for obj in owned:
@@ -177,8 +180,11 @@ class ProblemSolver:
         last: Exception | None = None
         for attempt in range(self.options.model_retries + 1):
             try:
-                async with lock:  # engines are not thread-safe: one critic call at a time
-                    crits = await asyncio.to_thread(self.critic.critique_many, trajs, references=refs)
+                if hasattr(self.critic, "acritique_many"):  # batched with other problems' critiques
+                    crits = await self.critic.acritique_many(trajs, refs)
+                else:
+                    async with lock:  # engines are not thread-safe: one critic call at a time
+                        crits = await asyncio.to_thread(self.critic.critique_many, trajs, references=refs)
                 for t, c in zip(trajs, crits, strict=True):
                     t.critique = c
                 return
@@ -189,23 +195,26 @@ class ProblemSolver:
                     logger.warning("critic failed on %s (%s); retrying in %.1f s", problem.id, exc, delay)
                     await asyncio.sleep(delay)
         logger.warning("critic failed on %s after %d attempts: %s", problem.id, self.options.model_retries + 1, last)
-        for t in trajs:  # a critic ran but gave no score: score None, the error as text
+        error = f"critic error: {type(last).__name__}: {last}"
+        extra = {"parse_error": error} if "parse_error" in Critique.model_fields else {}
+        for t in trajs:  # a critic ran but gave no score
             t.critique = Critique(
                 score=None,
-                text=f"critic error: {type(last).__name__}: {last}",
+                text=error,
                 model=self.spec.critic or "",
                 with_reference=self.spec.critic_reference,
+                **extra,
             )
 
 
-def _critic_class():
+def _critic_classes():
     try:
-        from agent.critic import Critic
+        from agent.critic import Critic, CriticConfig
     except ImportError as exc:
         raise CollectError(
             f"--critic needs agent.critic (the Math-Critique judge), which this installation lacks ({exc})"
         ) from exc
-    return Critic
+    return Critic, CriticConfig
 
 
 def _close(obj: Any) -> None:
