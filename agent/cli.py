@@ -16,6 +16,7 @@ from training.cli import app as train_app
 from training.collect.cli import app as collect_app
 
 from .errors import MathAgentError
+from .sandbox_cli import sandbox_app
 
 __all__ = ["app", "main"]
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 models_app = typer.Typer(help="List, install and convert models.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
+app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(collect_app, name="collect")
 app.add_typer(train_app, name="train")
 
@@ -47,6 +49,15 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log deb
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, show_time=False)],
     )
+    if not verbose:  # one line per HTTP request (servers, the sandbox service) is noise at INFO
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors the CLI prints as one line: ours and the sandbox's (imported only when one is raised)."""
+    from sandbox.base import SandboxError
+
+    return (MathAgentError, SandboxError)
 
 
 def _fail(exc: Exception) -> None:
@@ -243,7 +254,7 @@ def solve(
                 if sol.trajectory is not None:
                     print_trajectory(console, sol.trajectory)
             print_solution_summary(console, sol)
-    except MathAgentError as exc:
+    except _user_errors() as exc:
         _fail(exc)
 
 
@@ -263,7 +274,7 @@ def chat(
     try:
         with _agent(model, backend, mode, sandbox, threads, base_url, prompt=prompt) as agent:
             run_chat(agent, console)
-    except MathAgentError as exc:
+    except _user_errors() as exc:
         _fail(exc)
 
 
@@ -338,7 +349,7 @@ def eval_cmd(
     try:
         with progress:
             metrics = run_eval(spec, Path(out), agent_factory=factory, on_progress=on_progress)
-    except (MathAgentError, ValueError) as exc:
+    except (*_user_errors(), ValueError) as exc:
         _fail(exc)
     console.print_json(data={k: v for k, v in metrics.items() if not isinstance(v, dict | list)})
     from .render import print_eval_summary

@@ -134,7 +134,13 @@ def build_graph(scheduler, config: AgentConfig):
         if on_event := conf.get("on_event"):
             on_event("code", code)
         t0 = time.perf_counter()
-        result = await sandbox.arun(code)
+        from sandbox.base import ExecResult, SandboxError
+
+        try:
+            result = await sandbox.arun(code)
+        except SandboxError as exc:  # the sandbox could not work (e.g. its service is unreachable): say so
+            logger.warning("the sandbox failed: %s", exc)
+            result = ExecResult(error_name=type(exc).__name__, error_value=str(exc), restarted=True)
         seconds = time.perf_counter() - t0
         shown = result.render(max_chars=settings.max_output_chars)
         if result.timed_out:

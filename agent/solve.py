@@ -92,7 +92,7 @@ class Agent:
         config: Mode, limits and sampling (:class:`AgentConfig`); keyword overrides below win.
         llm: An already loaded backend to use instead of loading ``model``.
         sandbox: Isolation of the kernels: ``jail`` (default), ``docker``, ``none`` (development only),
-            or a URL of a sandbox service.
+            or a URL of a sandbox service (``http://host:8080``; token from ``$MATHAGENT_SANDBOX_TOKEN``).
         pool_size: Warm kernels kept ready (default: concurrency).
         concurrency: Problems in flight at once in :meth:`solve_many`.
         backend_options: Passed to :func:`~agent.backends.load_backend` (e.g. ``n_threads``, ``base_url``).
@@ -173,10 +173,15 @@ class Agent:
     # -- sandbox ----------------------------------------------------------------------------------
     def _sandbox_pool(self):
         if self._pool is None:
-            from sandbox import Limits, SandboxPool
+            from sandbox import Limits, RemoteSandboxPool, SandboxPool, is_service_url
 
-            limits = Limits(cell_timeout_s=self.config.cell_timeout)
-            self._pool = SandboxPool(size=self.pool_size, isolation=self.sandbox_mode, limits=limits).start()
+            if is_service_url(self.sandbox_mode):
+                # The service keeps the warm kernels; the token comes from $MATHAGENT_SANDBOX_TOKEN.
+                pool = RemoteSandboxPool(self.sandbox_mode, cell_timeout=self.config.cell_timeout)
+            else:
+                limits = Limits(cell_timeout_s=self.config.cell_timeout)
+                pool = SandboxPool(size=self.pool_size, isolation=self.sandbox_mode, limits=limits)
+            self._pool = pool.start()
         return self._pool
 
     async def open_session(self):
@@ -435,7 +440,7 @@ def solve(
         critic: A critic model name (``model`` itself shares the loaded model) or a
             :class:`~agent.critic.Critic`; its reference-free critiques score the samples.
         temperature: Sampling temperature (default 0, or 0.7 when ``samples > 1``).
-        sandbox: Kernel isolation: ``jail`` | ``docker`` | ``none``.
+        sandbox: Kernel isolation: ``jail`` | ``docker`` | ``none``, or a sandbox service URL.
         backend_options: Passed to the backend loader.
         config: Other :class:`AgentConfig` fields (``max_tool_calls``, ``cell_timeout``, ...).
 

@@ -12,16 +12,22 @@ from .base import (
     IsolationUnavailableError,
     KernelStartError,
     PoolTimeoutError,
+    SandboxAuthError,
     SandboxClosedError,
     SandboxError,
+    SandboxServiceError,
 )
 from .limits import Limits
 from .pool import SandboxPool
+from .remote import RemoteSandbox, RemoteSandboxPool, is_service_url
 from .session import Isolation, Sandbox, default_isolation
 
 __all__ = [
     "Sandbox",
     "SandboxPool",
+    "RemoteSandbox",
+    "RemoteSandboxPool",
+    "is_service_url",
     "ExecResult",
     "Limits",
     "Isolation",
@@ -31,4 +37,6 @@ __all__ = [
     "KernelStartError",
     "SandboxClosedError",
     "PoolTimeoutError",
+    "SandboxServiceError",
+    "SandboxAuthError",
 ]

@@ -17,6 +17,8 @@ __all__ = [
     "KernelStartError",
     "SandboxClosedError",
     "PoolTimeoutError",
+    "SandboxServiceError",
+    "SandboxAuthError",
 ]
 
 
@@ -92,3 +94,11 @@ class SandboxClosedError(SandboxError):
 
 class PoolTimeoutError(SandboxError, TimeoutError):
     """No warm kernel became available within the acquire timeout."""
+
+
+class SandboxServiceError(SandboxError):
+    """A sandbox service could not be reached or gave an unexpected answer; the message says which."""
+
+
+class SandboxAuthError(SandboxServiceError):
+    """A sandbox service refused the token (set ``$MATHAGENT_SANDBOX_TOKEN`` to one the service accepts)."""

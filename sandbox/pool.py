@@ -113,6 +113,16 @@ class SandboxPool:
         """Warm kernels waiting for a session."""
         return len(self._ready)
 
+    @property
+    def failures(self) -> int:
+        """Kernel start-ups that failed in a row (0 after a success)."""
+        return self._failures
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The last kernel start-up error, if any."""
+        return self._last_error
+
     def wait_warm(self, count: int | None = None, timeout: float | None = None) -> bool:
         """Block until `count` (default: size) kernels are warm; False on timeout."""
         count = self.size if count is None else count

@@ -41,3 +41,14 @@ def packaged_model_path(alias: str) -> Path:
 @pytest.fixture(scope="session")
 def smollm2_path() -> Path:
     return packaged_model_path("smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def sandbox_service():
+    """One sandbox service (`mathagent sandbox serve`, jailed kernels) on a loopback port for the test session
+    (or the one at $MATHAGENT_TEST_SANDBOX_URL, see tests/fixtures/sandbox_service.py)."""
+    from tests.fixtures.sandbox_service import start_test_service
+
+    service = start_test_service()
+    yield service
+    service.stop()

@@ -51,6 +51,7 @@ class OpenAIBackend(Backend):
         retries: int = 3,
     ):
         super().__init__(model, template)
+        self._reports_stop: bool | None = None  # does the server say which stop sequence matched?
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.max_concurrency = max_concurrency
@@ -67,6 +68,9 @@ class OpenAIBackend(Backend):
             "max_tokens": params.max_tokens,
             "temperature": params.temperature,
             "top_p": params.top_p,
+            # llama.cpp's server applies a repeat penalty of 1.1 unless told otherwise (the in-process
+            # backends apply none: greedy decoding must match); vLLM ignores the field.
+            "repeat_penalty": 1.0,
             "stream": stream,
         }
         if seed is not None:
@@ -96,8 +100,20 @@ class OpenAIBackend(Backend):
         raise BackendError(f"{self.base_url}/completions failed after {self.retries} attempts: {err}")
 
     def _one(self, prompt: str, params: SamplingParams, i: int) -> Completion:
+        if params.stop and self._reports_stop is False:
+            return self._streamed(prompt, params, None, i)
         res = self._post(self._body(prompt, params, params.sample_seed(i), stream=False))
         choice = res["choices"][0]
+        if "stop_reason" in choice or "matched_stop" in choice:
+            self._reports_stop = True
+            choice.setdefault("stop_reason", choice.get("matched_stop"))
+        elif params.stop and choice.get("finish_reason") == "stop":
+            # This server (llama.cpp's) does not say whether a stop sequence or the end of text ended
+            # the completion, and the agent needs to know: from now on, stop sequences are found
+            # client-side in a stream (the server stops generating when the stream is closed).
+            logger.info("%s does not report the matched stop sequence: streaming requests with stops", self.base_url)
+            self._reports_stop = False
+            return self._streamed(prompt, params, None, i)
         usage = res.get("usage") or {}
         stop_reason = choice.get("stop_reason")  # vLLM reports the matched stop string
         return Completion(
@@ -108,10 +124,10 @@ class OpenAIBackend(Backend):
             completion_tokens=usage.get("completion_tokens", 0),
         )
 
-    def _streamed(self, prompt: str, params: SamplingParams, stream: StreamCallback) -> Completion:
+    def _streamed(self, prompt: str, params: SamplingParams, stream: StreamCallback | None, i: int = 0) -> Completion:
         # Stop sequences are scanned client-side so that the one that hit is known on every server.
-        scanner = StopScanner(params.stop, lambda d: stream(0, d))
-        body = self._body(prompt, params.model_copy(update={"stop": ()}), params.sample_seed(0), stream=True)
+        scanner = StopScanner(params.stop, (lambda d: stream(0, d)) if stream is not None else None)
+        body = self._body(prompt, params.model_copy(update={"stop": ()}), params.sample_seed(i), stream=True)
         reason, n_out = "length", 0
         with self.client.stream("POST", "/completions", json=body) as r:
             if r.status_code >= 400:

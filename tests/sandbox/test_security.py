@@ -1,4 +1,7 @@
-"""Adversarial properties of the sandbox (issue 3, point 6): one property per test, per isolation."""
+"""Adversarial properties of the sandbox (issue 3, point 6): one property per test, per isolation.
+
+`remote` runs each test through the sandbox service and its HTTP client (see conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from sandbox import Limits, Sandbox
+from sandbox import Limits
 
 from .conftest import TEST_LIMITS
 
@@ -87,10 +90,10 @@ def test_cannot_write_outside_scratch(sb):
     assert "SCRATCH OK" in result.stdout, result
 
 
-def test_parent_environment_is_not_visible(isolation, monkeypatch):
+def test_parent_environment_is_not_visible(make_sandbox, monkeypatch):
     secret = f"s3cr3t-{uuid.uuid4().hex}"
     monkeypatch.setenv("MATHAGENT_PLANTED_SECRET", secret)
-    with Sandbox(isolation=isolation, limits=TEST_LIMITS, preload=()) as sb:
+    with make_sandbox(TEST_LIMITS) as sb:
         code = textwrap.dedent("""
         import os, glob
         print(dict(os.environ))
@@ -196,9 +199,9 @@ def test_cannot_see_host_processes(sb):
     assert len(result.stdout.split(",")) < 20
 
 
-def test_file_size_limit(isolation):
+def test_file_size_limit(make_sandbox):
     limits = TEST_LIMITS.model_copy(update={"max_file_mb": 1})
-    with Sandbox(isolation=isolation, limits=limits, preload=()) as sb:
+    with make_sandbox(limits) as sb:
         result = sb.run("open('big.bin', 'wb').write(b'x' * (4 * 2**20))")
     assert not result.ok, result
 
