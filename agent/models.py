@@ -38,6 +38,7 @@ __all__ = [
     "install_command",
     "install_model",
     "model_status",
+    "model_prompt",
 ]
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,17 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
         ),
     )
 }
+
+
+def model_prompt(model: str, mode: str) -> str | None:
+    """The prompt a packaged model uses for ``mode`` when none is chosen (None: the mode's own).
+
+    Example:
+        >>> model_prompt("qwen2.5-coder-1.5b", "tir"), model_prompt("qwen2.5-coder-1.5b", "cot")
+        ('tir_reason', None)
+    """
+    info = PACKAGED_MODELS.get(model)
+    return dict(info.prompts).get(mode) if info else None
 
 
 @dataclass(frozen=True)

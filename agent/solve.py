@@ -132,7 +132,7 @@ class Agent:
         self.config = AgentConfig.model_validate({**base.model_dump(), **overrides}) if overrides else base
         # The packaged model's own prompt for a mode, where it has one and none was chosen.
         model_info = PACKAGED_MODELS.get(model) if llm is None else None
-        self._mode_prompts = dict(model_info.prompts) if model_info else {}
+        self._mode_prompts = dict(model_info.prompts) if model_info else {}  # see models.model_prompt
         load_prompt(self._with_prompt(self.config).prompt_name())  # fail early on a bad prompt
         self._owns_llm = llm is None
         self.llm = llm or load_backend(model, backend, **(backend_options or {}))
@@ -215,6 +215,10 @@ class Agent:
             await asyncio.to_thread(session.close)
 
     # -- solving ---------------------------------------------------------------------------------
+    def prompt_id(self, config: AgentConfig | None = None) -> str:
+        """The id (``name@hash``) of the prompt that runs with ``config`` (default: the agent's)."""
+        return load_prompt(self._with_prompt(config or self.config).prompt_name()).id
+
     def _with_prompt(self, config: AgentConfig) -> AgentConfig:
         """``config`` with the model's own prompt for its mode filled in, when it names none."""
         name = self._mode_prompts.get(config.mode) if config.prompt is None else None

@@ -126,6 +126,17 @@ def _check_spec(out: Path, spec: RunSpec) -> None:
         run_file.write_text(json.dumps(spec.model_dump(mode="json"), indent=2) + "\n")
 
 
+def _check_prompt(out: Path, done: list[Trajectory], prompt_id: str) -> None:
+    """Refuse to resume with another prompt (by name: an edited file of the same name may go on)."""
+    name = prompt_id.split("@")[0]
+    others = sorted({t.prompt_id for t in done if t.prompt_id and t.prompt_id.split("@")[0] != name})
+    if others:
+        raise ConfigMismatchError(
+            f"{out} holds trajectories made with prompt {', '.join(others)}; this run uses {prompt_id} "
+            "(pass that prompt with --prompt to resume, or use another --out)"
+        )
+
+
 def _verifier_score(t: Trajectory) -> float | None:
     """The score re-ranking used: ``verifier_score``, else the critique's 1-10 score scaled to 0-1."""
     if t.verifier_score is not None:
@@ -240,6 +251,7 @@ def run_eval(
                 )
 
         with agent_factory() as agent, open(path, "a") as sink:
+            _check_prompt(out, done, agent.prompt_id())
 
             def on_done(sol) -> None:
                 for t in sol.trajectories:

@@ -148,6 +148,7 @@ def critique_trajectories(cfg: PipelineConfig, src: Path, out: Path, progress: P
 
 def evaluate_model(cfg: PipelineConfig, model: str | None, out: Path, progress: Progress) -> dict[str, Any]:
     """Greedy accuracy of ``model`` (None: the starting model) on ``cfg.eval.problems``, resumable in ``out``."""
+    from agent.models import model_prompt
     from agent.solve import Agent
     from eval.run import RunSpec, run_eval
 
@@ -165,6 +166,10 @@ def evaluate_model(cfg: PipelineConfig, model: str | None, out: Path, progress: 
         "max_tokens": e.max_tokens,
         "max_tool_calls": e.max_tool_calls,
     }
+    # The prompt the collection used (the packaged model's own, if it has one): a checkpoint path has none.
+    prompt = model_prompt(cfg.model, cfg.collect.mode)
+    if prompt:
+        agent["prompt"] = prompt
     p = e.problems
     spec = RunSpec(
         dataset=p.dataset, split=p.split, limit=p.limit, model=str(model), backend=e.backend, samples=1, agent=agent

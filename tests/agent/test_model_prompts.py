@@ -50,3 +50,31 @@ def test_model_prompt_is_the_default_for_its_mode(scripted_load, model, kw, expe
 def test_an_engine_passed_in_gets_the_mode_prompt():
     agent = Agent(llm=ScriptedBackend(["So \\boxed{4}."]), sandbox="none", concurrency=1)
     assert _prompt_id(agent).split("@")[0] == "tir"
+
+
+def test_model_prompt_lookup():
+    from agent.models import model_prompt
+
+    assert model_prompt("qwen2.5-coder-1.5b", "tir") == "tir_reason"
+    assert model_prompt("qwen2.5-coder-1.5b", "cot") is None
+    assert model_prompt("runs/rft/model", "tir") is None  # a checkpoint path: the mode's prompt
+
+
+@pytest.mark.parametrize(("model", "expected"), [("qwen2.5-coder-1.5b", "tir_reason"), ("smollm2-135m", None)])
+def test_pipeline_eval_uses_the_collection_prompt_for_every_checkpoint(monkeypatch, tmp_path, model, expected):
+    # The trained model is a checkpoint path (no packaged prompt): its eval must use the prompt the
+    # collection used with the packaged starting model, or before/after would compare two prompts.
+    import eval.run
+    from training.pipeline_config import PipelineConfig
+    from training.stages import evaluate_model
+
+    specs = []
+
+    def fake_run_eval(spec, out, **kw):
+        specs.append(spec)
+        return {"overall": {"accuracy": {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0}}, "extra": {}}
+
+    monkeypatch.setattr(eval.run, "run_eval", fake_run_eval)
+    cfg = PipelineConfig.model_validate({"workdir": str(tmp_path), "model": model, "eval": {"backend": "llamacpp"}})
+    evaluate_model(cfg, str(tmp_path / "rft" / "model"), tmp_path / "final", lambda *a, **k: None)
+    assert specs[0].agent.get("prompt") == expected

@@ -73,6 +73,18 @@ def test_changed_configuration_is_refused(tmp_path):
         run_eval(spec(samples=2), tmp_path, agent_factory=factory([]), problems=PROBLEMS[:1])
 
 
+def test_resuming_with_another_prompt_is_refused(tmp_path):
+    # The run spec names no prompt (a model may bring its own), so the trajectories' prompt ids are checked.
+    run_eval(spec(), tmp_path, agent_factory=factory([]), problems=PROBLEMS[:1])
+
+    def other_prompt():
+        return Agent(llm=Doubler([]), sandbox="none", mode="cot", prompt="tir_reason", concurrency=1)
+
+    with pytest.raises(ConfigMismatchError, match=r"prompt cot@\w+; this run uses tir_reason@"):
+        run_eval(spec(), tmp_path, agent_factory=other_prompt, problems=PROBLEMS[:2])
+    assert len(read_trajectories(tmp_path / "trajectories.jsonl")) == 1  # nothing lost, nothing added
+
+
 def test_corrupt_line_in_the_middle_names_file_and_line(tmp_path):
     path = tmp_path / "trajectories.jsonl"
     path.write_text("not json\n{}\n")
