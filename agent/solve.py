@@ -27,7 +27,7 @@ from eval.trajectory import Timings, Trajectory
 from .backends import Backend, load_backend
 from .config import AgentConfig
 from .graph import build_graph, recursion_limit
-from .models import DEFAULT_MODEL, PACKAGED_MODELS
+from .models import DEFAULT_MODEL, model_prompt
 from .prompting import load_prompt
 from .rerank import arerank, resolve_method
 from .scheduler import GenerationScheduler
@@ -130,9 +130,7 @@ class Agent:
     ) -> None:
         base = config or AgentConfig()
         self.config = AgentConfig.model_validate({**base.model_dump(), **overrides}) if overrides else base
-        # The packaged model's own prompt for a mode, where it has one and none was chosen.
-        model_info = PACKAGED_MODELS.get(model) if llm is None else None
-        self._mode_prompts = dict(model_info.prompts) if model_info else {}  # see models.model_prompt
+        self._model = model if llm is None else None  # whose own prompts apply (models.model_prompt)
         load_prompt(self._with_prompt(self.config).prompt_name())  # fail early on a bad prompt
         self._owns_llm = llm is None
         self.llm = llm or load_backend(model, backend, **(backend_options or {}))
@@ -221,7 +219,7 @@ class Agent:
 
     def _with_prompt(self, config: AgentConfig) -> AgentConfig:
         """``config`` with the model's own prompt for its mode filled in, when it names none."""
-        name = self._mode_prompts.get(config.mode) if config.prompt is None else None
+        name = model_prompt(self._model, config.mode) if config.prompt is None and self._model else None
         return config.model_copy(update={"prompt": name}) if name else config
 
     def _graph(self, config: AgentConfig):

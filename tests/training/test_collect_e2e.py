@@ -52,6 +52,14 @@ def collect_cmd(dataset: Path, out: Path, *extra: str) -> list[str]:
 FAST = ("--limit", "4", "--samples", "2", "--mode", "cot", "--max-tokens", "24", "--concurrency", "1")
 
 
+def collect_stats(out: Path) -> subprocess.CompletedProcess:
+    """`mathagent collect stats OUT --json`, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "collect", "stats", str(out), "--json"],
+        capture_output=True, text=True, timeout=300, cwd=REPO, env=ENV,
+    )  # fmt: skip
+
+
 def raw_keys(out: Path) -> Counter:
     """(problem, sample) of every line in the shards, counted (read_collection would hide duplicates)."""
     c: Counter = Counter()
@@ -100,14 +108,7 @@ def test_collect_cli_on_real_kernels_then_stats_and_datasets(gsm8k, tmp_path):
     ]
     assert all(t.correct is not None and t.model == "smollm2-135m" and t.backend == "llamacpp" for t in trajs)
     # stats: counts, pass@k, JSON
-    res = subprocess.run(
-        [sys.executable, "-m", "agent", "collect", "stats", str(out), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env=ENV,
-    )
+    res = collect_stats(out)
     assert res.returncode == 0, res.stderr[-2000:]
     stats = json.loads(res.stdout)
     assert stats["counts"]["trajectories"] == 4 and stats["metrics"]["ks"] == [1, 2]
@@ -266,14 +267,7 @@ def test_collect_with_a_real_critic_sharing_the_engine(gsm8k, tmp_path):
         t.critique is not None and t.critique.model == "smollm2-135m" and t.critique.with_reference for t in trajs
     )
     assert load_manifest(out).spec.critic_config["max_tokens"] == 48
-    res = subprocess.run(
-        [sys.executable, "-m", "agent", "collect", "stats", str(out), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env=ENV,
-    )
+    res = collect_stats(out)
     stats = json.loads(res.stdout)
     assert sum(stats["critic"]["histogram"].values()) == 2 and stats["counts"]["critiqued"] == 2
     scored = [t for t in trajs if t.critique.score is not None]
