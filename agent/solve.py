@@ -197,7 +197,7 @@ class Agent:
         llm = load_backend(model, backend, **options)
         if self._owns_llm and self.llm is not None:
             self.llm.close()
-        self.llm, self._owns_llm = llm, True
+        self.llm, self._owns_llm, self._model = llm, True, model
         self._scheduler = None
         self._graphs.clear()
 

@@ -78,3 +78,9 @@ def test_pipeline_eval_uses_the_collection_prompt_for_every_checkpoint(monkeypat
     cfg = PipelineConfig.model_validate({"workdir": str(tmp_path), "model": model, "eval": {"backend": "llamacpp"}})
     evaluate_model(cfg, str(tmp_path / "rft" / "model"), tmp_path / "final", lambda *a, **k: None)
     assert specs[0].agent.get("prompt") == expected
+
+
+def test_swapping_the_model_swaps_its_prompts(scripted_load):
+    agent = Agent("qwen2.5-coder-0.5b", sandbox="none", concurrency=1)
+    agent.swap_model("qwen2.5-coder-1.5b")  # `mathagent chat`'s model command
+    assert _prompt_id(agent).split("@")[0] == "tir_reason"
