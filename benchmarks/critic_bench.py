@@ -5,7 +5,8 @@ Runs ``mathagent eval`` with ``--samples k`` and a critic that scores every answ
 (reference-free, as at inference), then prints markdown tables from the run's ``metrics.json``. The
 run folder is named after the settings and is resumable: started again with the same arguments, it
 skips the problems already done (a killed run loses at most the problems in flight), then rewrites the
-report. ``--report-only`` prints the tables of an existing folder without running anything.
+report. ``--report-only`` prints the tables of an existing folder without running anything; on a run
+that has not finished it reports the problems finished so far (marked partial, nothing written).
 
 The measurement of issue 6 (50 GSM8K test problems, qwen2.5-coder-1.5b solving and judging, 4 samples):
 
@@ -81,6 +82,27 @@ def tables(metrics: dict, args: argparse.Namespace, seconds: float | None) -> st
     return "\n".join(lines)
 
 
+def partial_metrics(out: Path, samples: int, top_clusters: int) -> dict:
+    """The metrics of the problems an unfinished run has finished (all ``samples`` written), in memory."""
+    from eval.agreement import critic_agreement
+    from eval.metrics import compute_metrics
+    from eval.run import TRAJECTORIES, agent_stats, read_trajectories, samples_from_trajectories
+
+    trajs = read_trajectories(out / TRAJECTORIES)
+    counts: dict[str, int] = {}
+    for t in trajs:
+        counts[t.problem_id] = counts.get(t.problem_id, 0) + 1
+    done = [t for t in trajs if counts[t.problem_id] >= samples]
+    if not done:
+        sys.exit(f"no finished problem in {out} yet")
+    metrics = compute_metrics(samples_from_trajectories(done, {}), top_clusters=top_clusters)
+    data = metrics.model_dump(mode="json") | {"extra": agent_stats(done)}
+    agreement = critic_agreement(done)
+    if agreement is not None:
+        data["critic_agreement"] = agreement.model_dump(mode="json")
+    return data
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=str(REPO.parent / "shared" / "data" / "gsm8k" / "test.jsonl"))
@@ -113,9 +135,14 @@ def main() -> None:
         subprocess.run(cmd, check=True, cwd=REPO)
         seconds = time.monotonic() - t0
     metrics_file = out / "metrics.json"
-    if not metrics_file.is_file():
-        sys.exit(f"no metrics.json in {out}: run without --report-only first")
-    print(tables(json.loads(metrics_file.read_text()), args, seconds))
+    if metrics_file.is_file():
+        metrics = json.loads(metrics_file.read_text())
+    elif (out / "run.json").is_file():
+        metrics = partial_metrics(out, args.samples, args.top_clusters)
+        print(f"PARTIAL: {metrics['n_problems']} of {args.limit} problems finished so far\n")
+    else:
+        sys.exit(f"no run in {out}: run without --report-only first")
+    print(tables(metrics, args, seconds))
     print(f"\nrun folder: {out}")
 
 
