@@ -84,20 +84,13 @@ def tables(metrics: dict, args: argparse.Namespace, seconds: float | None) -> st
 
 def partial_metrics(out: Path, samples: int, top_clusters: int) -> dict:
     """The metrics of the problems an unfinished run has finished (all ``samples`` written), in memory."""
-    from eval.agreement import critic_agreement
-    from eval.metrics import compute_metrics
-    from eval.run import TRAJECTORIES, agent_stats, read_trajectories, samples_from_trajectories
+    from eval.run import TRAJECTORIES, finished_trajectories, read_trajectories, summarize
 
-    trajs = read_trajectories(out / TRAJECTORIES)
-    counts: dict[str, int] = {}
-    for t in trajs:
-        counts[t.problem_id] = counts.get(t.problem_id, 0) + 1
-    done = [t for t in trajs if counts[t.problem_id] >= samples]
+    done = finished_trajectories(read_trajectories(out / TRAJECTORIES), samples)
     if not done:
         sys.exit(f"no finished problem in {out} yet")
-    metrics = compute_metrics(samples_from_trajectories(done, {}), top_clusters=top_clusters)
-    data = metrics.model_dump(mode="json") | {"extra": agent_stats(done)}
-    agreement = critic_agreement(done)
+    _, metrics, extra, agreement = summarize(done, {}, top_clusters=top_clusters)
+    data = metrics.model_dump(mode="json") | {"extra": extra}
     if agreement is not None:
         data["critic_agreement"] = agreement.model_dump(mode="json")
     return data

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -166,6 +167,22 @@ def samples_from_trajectories(trajs: list[Trajectory], problems: dict) -> list:
     return records
 
 
+def finished_trajectories(trajs: list[Trajectory], samples: int) -> list[Trajectory]:
+    """The trajectories of the problems that have all ``samples`` (a run's finished problems)."""
+    counts = Counter(t.problem_id for t in trajs)
+    return [t for t in trajs if counts[t.problem_id] >= samples]
+
+
+def summarize(trajs: list[Trajectory], problems: dict, *, top_clusters: int = 2) -> tuple:
+    """``(records, metrics, agent_stats, critic_agreement or None)`` of graded trajectories, in memory."""
+    from .agreement import critic_agreement
+    from .metrics import compute_metrics
+
+    records = samples_from_trajectories(trajs, problems)
+    metrics = compute_metrics(records, top_clusters=top_clusters)
+    return records, metrics, agent_stats(trajs), critic_agreement(trajs)
+
+
 def agent_stats(trajs: list[Trajectory]) -> dict:
     """How the agent worked: code use, sandbox errors, answers, and where the time went.
 
@@ -208,9 +225,8 @@ def run_eval(
         problems: The problems (default: loaded from ``spec.dataset``).
         on_progress: ``callback(done, total, accuracy_so_far)`` after each problem.
     """
-    from .agreement import agreement_markdown, critic_agreement
+    from .agreement import agreement_markdown
     from .datasets import load_problems
-    from .metrics import compute_metrics
     from .report import write_report
 
     out = Path(out)
@@ -219,15 +235,10 @@ def run_eval(
         problems = list(load_problems(spec.dataset, split=spec.split, limit=spec.limit))
     by_id = {p.id: p for p in problems}
     path = out / TRAJECTORIES
-    done = read_trajectories(path)
-    _rewrite_clean(path, done)  # drop a torn line before appending
-    counts: dict[str, int] = {}
-    for t in done:
-        counts[t.problem_id] = counts.get(t.problem_id, 0) + 1
-    finished = {pid for pid, n in counts.items() if n >= spec.samples}
-    # A problem cut off mid-way (fewer samples than asked) is run again whole.
-    done = [t for t in done if t.problem_id in finished]
+    # A problem cut off mid-way (fewer samples than asked) is run again whole; a torn line is dropped.
+    done = finished_trajectories(read_trajectories(path), spec.samples)
     _rewrite_clean(path, done)
+    finished = {t.problem_id for t in done}
     todo = [p for p in problems if p.id not in finished]
     if finished:
         logger.info("resuming: %d of %d problems already done", len(finished), len(problems))
@@ -264,14 +275,11 @@ def run_eval(
                     on_progress(len(correct), len(problems), sum(correct) / len(correct))
 
             agent.solve_many(todo, samples=spec.samples, on_done=on_done)
-    records = samples_from_trajectories(done, by_id)
-    extra = agent_stats(done)
+    records, metrics, extra, agreement = summarize(done, by_id, top_clusters=spec.top_clusters or 2)
     sections, data = [], {}
-    agreement = critic_agreement(done)
     if agreement is not None:
         sections.append(("Critic agreement with the grader", agreement_markdown(agreement)))
         data["critic_agreement"] = agreement.model_dump(mode="json")
-    metrics = compute_metrics(records, top_clusters=spec.top_clusters or 2)
     return write_report(
         out, records, metrics=metrics, extra_metrics=extra, extra_sections=sections, extra_data=data, problems=by_id
     )
