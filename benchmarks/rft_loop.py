@@ -4,8 +4,8 @@ Runs the Self-Critique pipeline (``training.pipeline``) with DPO off: the policy
 per training problem (llama.cpp on the GGUF by default), optionally a self-critique scores them, RFT
 keeps the correct (critic-accepted) de-duplicated ones and fine-tunes a LoRA adapter (merged), then the
 starting and the trained model answer the same held-out test problems greedily on the same backend.
-Every stage is resumable: run the same command again after an interruption. Prints a markdown table
-(also written to WORKDIR/results.md) with each stage's time.
+Every stage is resumable: run the same command again after an interruption (Ctrl-C or a kill). Prints a
+markdown table (also written to WORKDIR/results.md) with each stage's time, summed over the runs it took.
 
 The demonstration (hours on a 2-core CPU; see docs/benchmarks.md):
 
@@ -54,7 +54,7 @@ def build_config(args):
                 "backend": args.collect_backend,
                 "backend_options": {"enforce_eager": True} if args.collect_backend == "vllm" else {},
                 "max_tokens": args.max_tokens,
-                "concurrency": args.concurrency,
+                "concurrency": args.collect_concurrency or args.concurrency,
             },
             "critique": {"enabled": args.critic, "with_reference": True},
             "rft": {
@@ -97,13 +97,18 @@ def render(summary: dict, args, wall: float) -> str:
     col, rft, ev = st.get("collect", {}), st.get("rft", {}), st.get("eval", {})
     base, final = ev.get("baseline", {}), ev.get("final", {})
 
+    def secs(d: dict) -> str:
+        runs = d.get("runs") or 1
+        return f"{d.get('seconds')}" + (f" ({runs} runs)" if runs > 1 else "")
+
     def ci(m: dict) -> str:
         lo, hi = (m.get("ci") or [None, None])[:2]
         return f"{_pct(m.get('accuracy'))} [{_pct(lo)}, {_pct(hi)}]" if lo is not None else _pct(m.get("accuracy"))
 
     lines = [
         f"model {args.model}, {args.train} {args.train_data} train problems x {args.samples} samples (T=0.7, "
-        f"{args.collect_backend}), RFT LoRA r=16 {args.epochs} epoch(s), {args.test} {args.test_data} test problems "
+        f"{args.collect_backend}, concurrency {args.collect_concurrency or args.concurrency}), "
+        f"RFT LoRA r=16 {args.epochs} epoch(s), {args.test} {args.test_data} test problems "
         "greedy "
         f"({args.eval_backend}), few-shot {'on' if args.few_shot else 'off'}, "
         f"critic {'on' if args.critic else 'off'}, {args.threads} thread(s)",
@@ -111,13 +116,13 @@ def render(summary: dict, args, wall: float) -> str:
         "| stage | what | seconds |",
         "|---|---|---|",
         f"| collect | {col.get('trajectories')} trajectories, sample accuracy {_pct(col.get('accuracy'))} %, "
-        f"code in {col.get('with_code')} | {col.get('seconds')} |",
+        f"code in {col.get('with_code')} | {secs(col)} |",
         f"| critique | {'scored ' + str(st.get('critique', {}).get('scored')) if args.critic else 'off'} "
-        f"| {st.get('critique', {}).get('seconds')} |",
+        f"| {secs(st.get('critique', {}))} |",
         f"| rft | {rft.get('examples')} examples kept (dropped {json.dumps(rft.get('dropped', {}))}), "
         f"{rft.get('steps')} steps, loss {rft.get('first_loss') or 0:.3f} -> {rft.get('last_loss') or 0:.3f} "
-        f"| {rft.get('seconds')} |",
-        f"| eval | before and after, {args.test} problems each | {ev.get('seconds')} |",
+        f"| {secs(rft)} |",
+        f"| eval | before and after, {args.test} problems each | {secs(ev)} |",
         "",
         "| model | accuracy % [95% CI] | code ran | no answer |",
         "|---|---|---|---|",
@@ -138,7 +143,14 @@ def main() -> None:
     ap.add_argument("--train-data", default="gsm8k", help="gsm8k (train split) or a JSONL file of problems")
     ap.add_argument("--test-data", default="gsm8k", help="gsm8k (test split) or a JSONL file of problems")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--concurrency", type=int, default=4, help="trajectories in flight (collect and eval)")
+    ap.add_argument(
+        "--collect-concurrency",
+        type=int,
+        default=None,
+        help="override for the collect stage; 1 suits llama.cpp (one sequence, so interleaved multi-turn "
+        "trajectories re-process their prompts), 4-8 suits vLLM",
+    )
     ap.add_argument("--max-tokens", type=int, default=768)
     ap.add_argument("--collect-backend", default="auto", help="auto (llama.cpp for GGUF) | vllm | transformers")
     ap.add_argument("--eval-backend", default="transformers", help="transformers | vllm (same for both models)")

@@ -4,7 +4,8 @@ Every stage writes into ``WORKDIR/<stage>/`` and ends by writing ``WORKDIR/<stag
 atomically) with a hash of its configuration chained to the stages before it. Run again, a done stage
 with the same hash is skipped; an unfinished one resumes where it stopped (the collection and eval runs
 skip finished problems, the critique stage skips critiqued trajectories, trainers resume from their
-last checkpoint when ``train.save_steps`` is set). A done stage whose configuration changed is an
+last checkpoint when ``train.save_steps`` is set); a stage's ``seconds`` sum all its runs
+(``training.stage_clock``). A done stage whose configuration changed is an
 error naming it; ``restart_from`` removes that stage's folder and every later one and runs them again.
 
 The stages:
@@ -39,6 +40,7 @@ from .config import ModelSpec
 from .errors import StageConfigError, TrainingError
 from .jobs import config_hash
 from .pipeline_config import STAGES, PipelineConfig
+from .stage_clock import StageClock
 
 __all__ = ["Pipeline", "run_pipeline", "DONE_FILE", "StageEvent"]
 
@@ -145,10 +147,12 @@ class Pipeline:
                 self.on_event(stage, "skip", done["result"])
                 results[stage] = {**done["result"], "seconds": done["seconds"]}
             else:
-                self.on_event(stage, "start", {})
-                t0 = time.perf_counter()
-                result = getattr(self, f"_{stage}")(results)
-                seconds = time.perf_counter() - t0
+                with StageClock(self.stage_dir(stage)) as clock:
+                    self.on_event(stage, "start", {"earlier_seconds": round(clock.earlier, 1), "run": clock.runs})
+                    result = getattr(self, f"_{stage}")(results)
+                # seconds: every run of the stage (it may have been interrupted and resumed)
+                result = {**result, "runs": clock.runs, "seconds_last_run": round(clock.this_run, 1)}
+                seconds = clock.total
                 self._write_marker(stage, chash, result, seconds)
                 self.on_event(stage, "done", {**result, "seconds": seconds})
                 results[stage] = {**result, "seconds": round(seconds, 1)}

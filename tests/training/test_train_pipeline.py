@@ -6,12 +6,14 @@ The stages themselves are exercised for real by the model tests and by benchmark
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from training.errors import StageConfigError, TrainingError
 from training.pipeline import DONE_FILE, Pipeline
 from training.pipeline_config import PipelineConfig
+from training.stage_clock import ELAPSED_FILE, StageClock
 
 
 class Recording(Pipeline):
@@ -19,13 +21,18 @@ class Recording(Pipeline):
 
     calls: list[str]
 
-    def __init__(self, cfg, fail: str | None = None):
+    def __init__(self, cfg, fail: str | None = None, busy: float = 0.0, interrupt: str | None = None):
         super().__init__(cfg)
         self.calls = []
         self.fail = fail
+        self.busy = busy
+        self.interrupt = interrupt
 
     def _stage(self, name: str, result: dict) -> dict:
         self.calls.append(name)
+        time.sleep(self.busy)
+        if name == self.interrupt:
+            raise KeyboardInterrupt
         if name == self.fail:
             raise RuntimeError(f"{name} crashed")
         return result
@@ -99,3 +106,25 @@ def test_until_and_disabled_stages(tmp_path):
         p.run(until="nope")
     real = Pipeline(config(tmp_path, dpo={"enabled": False}, critique={"enabled": False}, eval={"enabled": False}))
     assert real._dpo({}) == {"skipped": True} and real._critique({}) == {"skipped": True}
+
+
+def test_a_resumed_stage_reports_the_time_of_all_its_runs(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        Recording(config(tmp_path), busy=0.3, interrupt="collect").run()
+    first = json.loads((tmp_path / "p" / "collect" / ELAPSED_FILE).read_text())
+    assert first["runs"] == 1 and first["seconds"] >= 0.3
+    summary = Recording(config(tmp_path), busy=0.2).run(until="collect")
+    marker = json.loads((tmp_path / "p" / "collect" / DONE_FILE).read_text())
+    assert marker["result"]["runs"] == 2 and 0.2 <= marker["result"]["seconds_last_run"] < marker["seconds"]
+    assert marker["seconds"] >= 0.5 and summary["seconds"]["collect"] == round(marker["seconds"], 1)
+
+
+def test_stage_clock_saves_while_running_and_survives_a_bad_record(tmp_path):
+    (tmp_path / ELAPSED_FILE).write_text("not json")
+    with StageClock(tmp_path, every=0.05) as clock:
+        assert clock.earlier == 0.0 and clock.runs == 1
+        time.sleep(0.3)
+        mid = json.loads((tmp_path / ELAPSED_FILE).read_text())  # written by the clock's thread
+        assert mid["seconds"] >= 0.1 and mid["runs"] == 1
+    with StageClock(tmp_path) as again:
+        assert again.runs == 2 and again.earlier >= 0.3
