@@ -54,7 +54,7 @@ def build_config(args):
                 "backend": args.collect_backend,
                 "backend_options": {"enforce_eager": True} if args.collect_backend == "vllm" else {},
                 "max_tokens": args.max_tokens,
-                "concurrency": args.collect_concurrency or args.concurrency,
+                "concurrency": args.collect_concurrency,
             },
             "critique": {"enabled": args.critic, "with_reference": True},
             "rft": {
@@ -107,7 +107,7 @@ def render(summary: dict, args, wall: float) -> str:
 
     lines = [
         f"model {args.model}, {args.train} {args.train_data} train problems x {args.samples} samples (T=0.7, "
-        f"{args.collect_backend}, concurrency {args.collect_concurrency or args.concurrency}), "
+        f"{args.collect_backend}, concurrency {args.collect_concurrency}), "
         f"RFT LoRA r=16 {args.epochs} epoch(s), {args.test} {args.test_data} test problems "
         "greedy "
         f"({args.eval_backend}), few-shot {'on' if args.few_shot else 'off'}, "
@@ -162,6 +162,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--workdir", type=Path, default=REPO / "runs" / "rft_loop")
     args = ap.parse_args()
+    args.collect_concurrency = args.collect_concurrency or args.concurrency
     os.environ.setdefault("MATHAGENT_THREADS", str(args.threads))
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

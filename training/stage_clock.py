@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from pathlib import Path
+
+from .jobs import Stopwatch
 
 __all__ = ["StageClock", "ELAPSED_FILE"]
 
@@ -43,14 +44,17 @@ class StageClock:
         self.every = every
         self.earlier = 0.0
         self.runs = 1
-        self._t0 = 0.0
+        self._watch: Stopwatch | None = None
+        self._final: float | None = None  # this run's seconds, fixed at exit
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
     def this_run(self) -> float:
-        """Seconds of this run so far."""
-        return time.perf_counter() - self._t0
+        """Seconds of this run so far (fixed once the run has ended)."""
+        if self._final is not None:
+            return self._final
+        return self._watch.seconds if self._watch is not None else 0.0
 
     @property
     def total(self) -> float:
@@ -64,7 +68,7 @@ class StageClock:
                 self.earlier, self.runs = float(data["seconds"]), int(data["runs"]) + 1
             except (ValueError, KeyError, TypeError):
                 pass  # an unreadable record counts as no earlier time, never as an error
-        self._t0 = time.perf_counter()
+        self._watch = Stopwatch()
         self.save()
         self._thread = threading.Thread(target=self._tick, name="stage-clock", daemon=True)
         self._thread.start()
@@ -74,6 +78,7 @@ class StageClock:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        self._final = self.this_run
         self.save()
 
     def _tick(self) -> None:
