@@ -360,8 +360,21 @@ def eval_cmd(
 
 def main() -> None:
     """Console entry point."""
+    import signal
+
+    from .interrupts import exit_code, last_signal, sigterm_as_interrupt
+
+    def stopped() -> None:
+        sigterm = last_signal() == signal.SIGTERM
+        err_console.print("[yellow]terminated (SIGTERM)[/]" if sigterm else "[yellow]interrupted[/]")
+        sys.exit(exit_code())
+
     try:
-        app()
+        with sigterm_as_interrupt():  # `kill PID` stops a job the clean way Ctrl-C does
+            app()
     except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]")
-        sys.exit(130)
+        stopped()
+    except SystemExit as exc:
+        if exc.code == 130:  # Typer turns KeyboardInterrupt into exit 130, whichever signal raised it
+            stopped()
+        raise

@@ -10,6 +10,7 @@ __all__ = [
     "ModelIntegrityError",
     "MissingExtraError",
     "BackendError",
+    "BackendClosedError",
     "GenerationCancelled",
 ]
 
@@ -36,6 +37,10 @@ class MissingExtraError(MathAgentError, ImportError):
 
 class BackendError(MathAgentError):
     """A backend failed to load a model or to generate."""
+
+
+class BackendClosedError(BackendError):
+    """The model was closed (the job is stopping) while a call was running or before it started; not retried."""
 
 
 class GenerationCancelled(MathAgentError):

@@ -174,7 +174,10 @@ def main() -> None:
             logging.getLogger("rft_loop").info("%s: %s %s", stage, event, json.dumps(info, default=str)[:400])
 
     t0 = time.perf_counter()
-    summary = run_pipeline(build_config(args), on_event=on_event)
+    from agent.interrupts import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():  # `kill PID` stops it like Ctrl-C: the stage records it and resumes later
+        summary = run_pipeline(build_config(args), on_event=on_event)
     text = render(summary, args, time.perf_counter() - t0)
     (args.workdir / "results.md").write_text(text + "\n")
     print(text)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
+from ..errors import BackendClosedError
 from ..imports import require
 from ..models import ResolvedModel
 from .base import Backend, Completion, SamplingParams, StopScanner, StreamCallback
@@ -42,6 +44,7 @@ class LlamaCppBackend(Backend):
             raise ValueError(f"the llamacpp backend needs a GGUF model, got a {model.kind} model: {model.name}")
         llama_cpp = require("llama_cpp", "the llamacpp backend")
         threads = n_threads or default_threads()
+        self._closing = threading.Event()
         self.llm = llama_cpp.Llama(
             model_path=str(model.path),
             n_ctx=n_ctx,
@@ -68,6 +71,8 @@ class LlamaCppBackend(Backend):
         return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
     def _complete(self, prompt: str, params: SamplingParams, stream: StreamCallback | None) -> list[Completion]:
+        if self.llm is None or self._closing.is_set():
+            raise BackendClosedError(f"{self.model_id} was closed; load the model again")
         tokens = self.tokenize(prompt)
         n_ctx = self.llm.n_ctx()
         if len(tokens) >= n_ctx:
@@ -87,6 +92,9 @@ class LlamaCppBackend(Backend):
                 stream=True,
             )
             for chunk in chunks:
+                if self._closing.is_set():  # close() waits for this call: end it at this token
+                    chunks.close()
+                    raise BackendClosedError(f"{self.model_id} was closed during a generation")
                 choice = chunk["choices"][0]
                 if choice["text"] and scanner.feed(choice["text"]):
                     reason = "stop"
@@ -108,7 +116,14 @@ class LlamaCppBackend(Backend):
         return out
 
     def close(self) -> None:
-        llm = getattr(self, "llm", None)
-        if llm is not None:
-            llm.close()
-            self.llm = None
+        """Free the model. A generation running in another thread (a job being stopped) ends at its next
+        token and raises :class:`BackendClosedError`; the model is freed only after it has let go of it
+        (freeing it under a running generation crashes the process)."""
+        closing = getattr(self, "_closing", None)
+        if closing is not None:
+            closing.set()
+        with self._serialised():
+            llm = getattr(self, "llm", None)
+            if llm is not None:
+                llm.close()
+                self.llm = None

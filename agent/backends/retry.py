@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TypeVar
 
+from ..errors import BackendClosedError
 from .base import Backend, Completion, Request, SamplingParams, StreamCallback
 
 __all__ = ["RetryingBackend"]
@@ -73,6 +74,8 @@ class RetryingBackend(Backend):
                     return fn()
                 with self._lock:
                     return fn()
+            except BackendClosedError:
+                raise  # the job is stopping: another attempt would fail the same way
             except Exception as exc:  # noqa: BLE001 - any engine or transport error is retried
                 self.failures += 1
                 if attempt == self.retries:
@@ -117,7 +120,7 @@ class RetryingBackend(Backend):
 
         def failed(i: int, exc: BaseException) -> None:
             self.failures += 1
-            if i >= self.retries:
+            if i >= self.retries or isinstance(exc, BackendClosedError):
                 outer.set_exception(exc)
                 return
             delay = min(self.max_backoff, self.backoff * 2**i)

@@ -86,7 +86,9 @@ def test_n_samples(backend):
 def test_streaming_matches_text(backend):
     deltas: list[str] = []
     [c] = backend.generate(
-        USER, continuation=COUNT, params=SamplingParams(max_tokens=24, stop=["8"]),
+        USER,
+        continuation=COUNT,
+        params=SamplingParams(max_tokens=24, stop=["8"]),
         stream=lambda i, d: deltas.append(d),
     )
     assert "".join(deltas) == c.text
@@ -134,3 +136,47 @@ def test_transformers_loads_a_lora_adapter_folder(tmp_path, smollm2_path):
         assert type(b.model).__name__.startswith("Peft") or hasattr(b.model, "peft_config")
         [c] = b.generate(USER, params=SamplingParams(max_tokens=8))
         assert c.completion_tokens > 0
+
+
+CLOSE_WHILE_GENERATING = """
+import threading
+from agent.backends import SamplingParams, load_backend
+from agent.errors import BackendClosedError
+
+b = load_backend("smollm2-135m", "llamacpp", n_threads=1)
+started, result = threading.Event(), {}
+
+def run():
+    try:
+        b.generate(USER, params=SamplingParams(max_tokens=2000), stream=lambda i, d: started.set())
+        result["end"] = "finished"
+    except BackendClosedError as exc:
+        result["end"] = f"closed: {exc}"
+
+t = threading.Thread(target=run)
+t.start()
+assert started.wait(120), "no token streamed"
+b.close()  # a job being stopped closes its engine while the scheduler's thread still generates
+t.join(60)
+print(result["end"])
+try:
+    b.generate(USER, params=SamplingParams(max_tokens=4))
+except BackendClosedError as exc:
+    print("after close:", exc)
+"""
+
+
+def test_llamacpp_closed_during_a_generation_ends_it_without_crashing(smollm2_path):
+    """close() under a running generation used to free the model beneath it: the process died with SIGSEGV."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = f"USER = {USER!r}\n" + CLOSE_WHILE_GENERATING
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+    assert res.returncode == 0, (res.returncode, res.stderr[-2000:])
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("closed: ") and lines[0].endswith("was closed during a generation"), lines
+    assert lines[1].startswith("after close:") and "was closed" in lines[1], lines

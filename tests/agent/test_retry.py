@@ -8,6 +8,7 @@ import pytest
 
 from agent.backends.base import Completion, SamplingParams
 from agent.backends.retry import RetryingBackend
+from agent.errors import BackendClosedError
 from agent.scheduler import GenerationScheduler
 from tests.fixtures.fakes import ScriptedBackend
 
@@ -43,6 +44,20 @@ def test_gives_up_with_the_last_error():
     with pytest.raises(ConnectionError, match="call 3 failed"):
         llm.generate_batch([(MSG, "")])
     assert waits == [1.0, 2.0]
+
+
+class Closed(ScriptedBackend):
+    def _complete(self, prompt, params, stream):
+        raise BackendClosedError("scripted was closed during a generation")
+
+
+def test_a_closed_engine_is_not_retried():
+    """A job that is stopping closes its engine: retrying would only delay the stop by the backoff."""
+    waits: list[float] = []
+    llm = RetryingBackend(Closed([]), retries=3, backoff=1.0, sleep=waits.append)
+    with pytest.raises(BackendClosedError):
+        llm.generate(MSG)
+    assert waits == [] and llm.failures == 0  # stopping is not an engine failure
 
 
 def test_a_failing_request_does_not_fail_its_batch_neighbours():

@@ -183,6 +183,45 @@ def test_resume_after_sigkill_at_random_times(gsm8k, tmp_path):
     assert raw_keys(out) == EXPECTED
 
 
+@pytest.mark.parametrize(
+    ("signum", "sigint", "code", "said"),
+    [
+        (signal.SIGINT, signal.SIG_DFL, 130, "interrupted"),  # Ctrl-C in a terminal
+        (signal.SIGTERM, signal.SIG_IGN, 143, "terminated (SIGTERM)"),  # `kill PID` on a job started with `&`
+    ],
+    ids=["sigint", "sigterm-background"],
+)
+def test_a_signal_stops_the_cli_cleanly_and_it_resumes(gsm8k, tmp_path, signum, sigint, code, said):
+    """The job stops within a generation, closes llama.cpp under it (this crashed with SIGSEGV before), records
+    `interrupted` and resumes."""
+    out = tmp_path / "run"
+    args = ("--limit", "12", *FAST[2:])
+    proc = subprocess.Popen(
+        collect_cmd(gsm8k, out, *args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env=ENV, preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while not raw_keys(out) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert proc.poll() is None, "the job ended before it could be stopped"
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, err[-2000:]
+    assert said in err
+    manifest = load_manifest(out)
+    assert manifest.status == "interrupted" and manifest.runs[-1].status == "interrupted"
+    assert 1 <= manifest.counts["problems_done"] < 12
+    res = subprocess.run(
+        collect_cmd(gsm8k, out, *args), capture_output=True, text=True, timeout=600, cwd=REPO, env=ENV
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert raw_keys(out) == Counter({(f"gsm8k/test/{i}", s): 1 for i in range(12) for s in range(2)})
+    assert [r.status for r in load_manifest(out).runs] == ["interrupted", "complete"]
+
+
 def test_another_configuration_is_refused_by_the_cli(gsm8k, tmp_path):
     out = tmp_path / "run"
     args = ("--limit", "1", "--samples", "1", "--mode", "cot", "--max-tokens", "16")

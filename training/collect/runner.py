@@ -163,7 +163,7 @@ def _run_locked(spec, out, options, on_progress, solver_factory, problems) -> Ma
         status, message = "stopped", str(exc)
         raise
     except KeyboardInterrupt:
-        status, message = "interrupted", "interrupted (Ctrl-C); run the same command again to resume"
+        status, message = "interrupted", "interrupted (Ctrl-C or SIGTERM); run the same command again to resume"
         raise
     except BaseException as exc:
         status, message = "failed", f"{type(exc).__name__}: {exc}"
