@@ -211,14 +211,18 @@ def finish_job(
     return result
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``path`` through a temp file and a rename: readers see the old or the new content, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def write_result(cfg, result: TrainResult) -> TrainResult:
     """Write ``OUT/result.json`` (atomically, on the main process): from now on the job counts as done."""
     from .modeling import is_main_process
 
     if not is_main_process():
         return result
-    path = Path(cfg.output_dir) / RESULT_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(result.model_dump_json(indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(Path(cfg.output_dir) / RESULT_FILE, result.model_dump_json(indent=2) + "\n")
     return result

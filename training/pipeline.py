@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from typing import Any
 
 from .config import ModelSpec
 from .errors import StageConfigError, TrainingError
-from .jobs import config_hash
+from .jobs import config_hash, write_text_atomic
 from .pipeline_config import STAGES, PipelineConfig
 from .stage_clock import StageClock
 
@@ -105,9 +104,7 @@ class Pipeline:
             "result": result,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        tmp = d / (DONE_FILE + ".tmp")
-        tmp.write_text(json.dumps(body, indent=2, default=str) + "\n")
-        os.replace(tmp, d / DONE_FILE)
+        write_text_atomic(d / DONE_FILE, json.dumps(body, indent=2, default=str) + "\n")
 
     # -- running ----------------------------------------------------------------------------------
     def run(self, *, restart_from: str | None = None, until: str | None = None) -> dict:

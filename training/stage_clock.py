@@ -20,7 +20,7 @@ import os
 import threading
 from pathlib import Path
 
-from .jobs import Stopwatch
+from .jobs import Stopwatch, write_text_atomic
 
 __all__ = ["StageClock", "ELAPSED_FILE"]
 
@@ -88,6 +88,4 @@ class StageClock:
     def save(self) -> None:
         """Write the running total (atomically)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"seconds": round(self.total, 1), "runs": self.runs}) + "\n")
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, json.dumps({"seconds": round(self.total, 1), "runs": self.runs}) + "\n")

@@ -71,7 +71,7 @@ class LlamaCppBackend(Backend):
         return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
     def _complete(self, prompt: str, params: SamplingParams, stream: StreamCallback | None) -> list[Completion]:
-        if self.llm is None or self._closing.is_set():
+        if self._closing.is_set():
             raise BackendClosedError(f"{self.model_id} was closed; load the model again")
         tokens = self.tokenize(prompt)
         n_ctx = self.llm.n_ctx()
