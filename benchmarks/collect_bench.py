@@ -13,7 +13,12 @@ medians, with the machine's load average during the runs (the machine is shared)
         --backends llamacpp vllm --problems 3 --samples 2 --repeats 3 --max-tokens 160
 
 A backend named ``vllm-batch`` is vLLM without continuous batching (each scheduler batch is one
-``generate`` call that waits for its slowest request), for comparison.
+``generate`` call that waits for its slowest request), for comparison; ``llamacpp-nostate`` is
+llama.cpp without its saved context states (``state_cache_mb=0``: interleaved trajectories re-process
+their prompt at every turn).
+
+    .venv/bin/python benchmarks/collect_bench.py --models qwen2.5-coder-0.5b --backends llamacpp-nostate llamacpp \\
+        --problems 3 --samples 2 --repeats 3 --max-tokens 768 --max-tool-calls 6
 """
 
 from __future__ import annotations
@@ -38,13 +43,14 @@ def _worker(model: str, backend: str, args: argparse.Namespace) -> list[dict]:
     from training.collect import CollectOptions, CollectSpec, read_collection, run_collection
     from training.collect.worker import ProblemSolver
 
+    engine = backend.split("-")[0]  # llamacpp-nostate and vllm-batch are ablations of their engine
     options = (
-        {"n_threads": 1}
-        if backend == "llamacpp"
+        {"n_threads": 1, "state_cache_mb": 0 if backend.endswith("-nostate") else 1024}
+        if engine == "llamacpp"
         else {"enforce_eager": True, "max_model_len": 4096, "dtype": args.vllm_dtype}
     )
     t0 = time.perf_counter()
-    inner = load_backend(model, backend.removesuffix("-batch"), **options)
+    inner = load_backend(model, engine, **options)
     load_s = time.perf_counter() - t0
     if backend.endswith("-batch"):  # ablation: whole batches per call, no continuous batching
         inner.continuous = False
@@ -52,9 +58,15 @@ def _worker(model: str, backend: str, args: argparse.Namespace) -> list[dict]:
     spec = CollectSpec(
         dataset=args.dataset,
         model=model,
-        backend=backend.removesuffix("-batch"),
+        backend=engine,
         samples=args.samples,
-        agent={"mode": "tir", "max_tokens": args.max_tokens, "max_tool_calls": 2, "temperature": 0.7, "seed": 0},
+        agent={
+            "mode": "tir",
+            "max_tokens": args.max_tokens,
+            "max_tool_calls": args.max_tool_calls,
+            "temperature": 0.7,
+            "seed": 0,
+        },
     )
     rows = []
     try:
@@ -64,6 +76,8 @@ def _worker(model: str, backend: str, args: argparse.Namespace) -> list[dict]:
                 opts = CollectOptions(limit=args.problems, concurrency=c, manifest_every=600)
                 agent = Agent(llm=llm, config=spec.agent_config(), pool_size=c)
                 agent._sandbox_pool().wait_warm(timeout=300)
+                if engine == "llamacpp":
+                    inner.states.clear()  # no saved state from an earlier run: each run starts cold
                 solver = ProblemSolver(spec, opts, agent)
                 with tempfile.TemporaryDirectory() as out:
                     load0 = os.getloadavg()[0]
@@ -109,7 +123,8 @@ def run_one(model: str, backend: str, args: argparse.Namespace) -> list[dict]:
 def table(rows: list[dict], args: argparse.Namespace) -> str:
     lines = [
         f"{args.problems} GSM8K problems x {args.samples} samples = {args.problems * args.samples} trajectories per "
-        f"run, tir, <= {args.max_tokens} tokens, temperature 0.7, seed 0; {args.repeats} repeats (median); "
+        f"run, tir, <= {args.max_tokens} tokens, <= {args.max_tool_calls} code calls, temperature 0.7, seed 0; "
+        f"{args.repeats} repeats (median); "
         f"1 thread per engine, vLLM dtype {args.vllm_dtype}",
         "",
         "| model | backend | concurrency | trajectories/min | tokens/min | code cells/run | s/run | ratio vs 1 "
@@ -142,6 +157,7 @@ def main() -> None:
     ap.add_argument("--problems", type=int, default=4)
     ap.add_argument("--samples", type=int, default=2)
     ap.add_argument("--max-tokens", type=int, default=192)
+    ap.add_argument("--max-tool-calls", type=int, default=2)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--vllm-dtype", default="float32", help="float32: this CPU has no bf16 matmul (AVX2 only)")

@@ -2,7 +2,8 @@
 
 llama-cpp-python must be built with ``CMAKE_ARGS="-DGGML_NATIVE=OFF"`` on CPUs with AMX (the native
 build segfaults at the first generation); ``scripts/setup.sh`` does this. It reuses the KV cache of
-the longest common prompt prefix, so the tool loop's growing prompt is cheap to extend.
+the longest common prompt prefix, so the tool loop's growing prompt is cheap to extend; saved context
+states (:mod:`.llamacpp_states`) keep that true when several conversations take turns on the engine.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..imports import require
 from ..models import ResolvedModel
 from .base import Backend, Completion, SamplingParams, StopScanner, StreamCallback
 from .chat_template import ChatTemplate
+from .llamacpp_states import StateCache
 
 __all__ = ["LlamaCppBackend", "default_threads"]
 
@@ -35,16 +37,28 @@ class LlamaCppBackend(Backend):
         n_ctx: Context window in tokens.
         n_threads: CPU threads (default ``$MATHAGENT_THREADS`` or all cores; use 1 beside other work).
         n_batch: Prompt-processing batch size.
+        state_cache_mb: Memory for saved context states, so that conversations interleaved on this
+            engine (``--concurrency`` > 1) resume from their own KV cache instead of re-processing
+            their prompt at every turn; 0 turns it off.
     """
 
     name = "llamacpp"
 
-    def __init__(self, model: ResolvedModel, *, n_ctx: int = 4096, n_threads: int | None = None, n_batch: int = 512):
+    def __init__(
+        self,
+        model: ResolvedModel,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        state_cache_mb: int = 1024,
+    ):
         if model.kind != "gguf":
             raise ValueError(f"the llamacpp backend needs a GGUF model, got a {model.kind} model: {model.name}")
         llama_cpp = require("llama_cpp", "the llamacpp backend")
         threads = n_threads or default_threads()
         self._closing = threading.Event()
+        self.states = StateCache(state_cache_mb << 20)
         self.llm = llama_cpp.Llama(
             model_path=str(model.path),
             n_ctx=n_ctx,
@@ -82,6 +96,7 @@ class LlamaCppBackend(Backend):
             # Stop sequences are scanned here rather than by llama.cpp, which does not say which one hit.
             scanner = StopScanner(params.stop, (lambda d, i=i: stream(i, d)) if stream else None)
             reason = "length"
+            self.states.restore(self.llm, tokens)
             chunks = self.llm.create_completion(
                 prompt=tokens,
                 max_tokens=min(params.max_tokens, n_ctx - len(tokens)),
@@ -102,6 +117,7 @@ class LlamaCppBackend(Backend):
                 if choice.get("finish_reason"):
                     reason = choice["finish_reason"]
             chunks.close()
+            self.states.save(self.llm)
             text = scanner.finish()
             n_out = len(self.tokenize(text + (scanner.hit or ""))) if text or scanner.hit else 0
             out.append(
@@ -125,5 +141,6 @@ class LlamaCppBackend(Backend):
         with self._serialised():
             llm = getattr(self, "llm", None)
             if llm is not None:
+                self.states.clear()
                 llm.close()
                 self.llm = None

@@ -180,3 +180,53 @@ def test_llamacpp_closed_during_a_generation_ends_it_without_crashing(smollm2_pa
     lines = res.stdout.splitlines()
     assert lines[0].startswith("closed: ") and lines[0].endswith("was closed during a generation"), lines
     assert lines[1].startswith("after close:") and "was closed" in lines[1], lines
+
+
+SYSTEM = {"role": "system", "content": "Solve the problem with Python code, step by step. " * 6}
+CONVERSATIONS = [
+    [SYSTEM, {"role": "user", "content": "Natalia sold 48 clips in April and half as many in May. How many in all?"}],
+    [SYSTEM, {"role": "user", "content": "Weng earns $12 an hour. She babysat 50 minutes. How much did she earn?"}],
+]
+
+
+def _two_turns(backend, order):
+    """Two greedy turns of each conversation, in the given order of (conversation, turn)."""
+    params = SamplingParams(max_tokens=40)
+    first, out = {}, {}
+    for c, turn in order:
+        continuation = "" if turn == 0 else first[c] + "\n```output\n72\n```\nSo"
+        text = backend.generate(CONVERSATIONS[c], continuation=continuation, params=params)[0].text
+        (first if turn == 0 else out)[c] = text
+    return first, out
+
+
+def test_llamacpp_interleaved_conversations_resume_their_own_kv_state():
+    """Two tool-loop conversations taking turns on one engine (a collection at --concurrency 2): each
+    turn resumes from its conversation's saved state, and the text is exactly what one-after-another
+    gives. Without the saved states every turn re-evaluates its whole prompt, and KV computed by a
+    batched prompt pass can make greedy outputs differ from the one-at-a-time run."""
+    interleaved = [(0, 0), (1, 0), (0, 1), (1, 1)]
+    one_after_another = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    b = load_backend("smollm2-135m", "llamacpp", n_threads=1)
+    try:
+        expected = _two_turns(b, one_after_another)
+        assert b.states.restores == 0  # each turn extends the engine's own last prompt
+        b.states.clear()
+        got = _two_turns(b, interleaved)
+        assert got == expected
+        assert b.states.restores == 2 and b.states.restored_tokens > 100
+        assert len(b.states) == 2  # a conversation's later turn replaced its earlier state
+
+        one_state = b.states.size_bytes // 2 + 1  # room for one: the least recently used goes
+        b.states.capacity_bytes = one_state
+        b.states.clear()
+        _two_turns(b, interleaved)
+        assert len(b.states) == 1 and b.states.size_bytes <= one_state
+    finally:
+        b.close()
+    off = load_backend("smollm2-135m", "llamacpp", n_threads=1, state_cache_mb=0)
+    try:
+        _two_turns(off, interleaved)
+        assert off.states.restores == 0 and len(off.states) == 0
+    finally:
+        off.close()
