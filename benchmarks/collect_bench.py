@@ -45,7 +45,7 @@ def _worker(model: str, backend: str, args: argparse.Namespace) -> list[dict]:
 
     engine = backend.split("-")[0]  # llamacpp-nostate and vllm-batch are ablations of their engine
     options = (
-        {"n_threads": 1, "state_cache_mb": 0 if backend.endswith("-nostate") else 1024}
+        {"n_threads": 1, **({"state_cache_mb": 0} if backend.endswith("-nostate") else {})}
         if engine == "llamacpp"
         else {"enforce_eager": True, "max_model_len": 4096, "dtype": args.vllm_dtype}
     )

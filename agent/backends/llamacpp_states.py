@@ -17,31 +17,10 @@ import ctypes
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-__all__ = ["StateCache", "common_prefix"]
+__all__ = ["StateCache"]
 
 logger = logging.getLogger(__name__)
-
-
-def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    """Length of the longest common prefix of two token sequences.
-
-    >>> common_prefix([1, 2, 3], [1, 2, 4, 5])
-    2
-    """
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-@dataclass
-class _State:
-    tokens: tuple[int, ...]
-    data: bytes
 
 
 class StateCache:
@@ -56,7 +35,7 @@ class StateCache:
     def __init__(self, capacity_bytes: int, *, min_gain: int = 16):
         self.capacity_bytes = capacity_bytes
         self.min_gain = min_gain
-        self._states: OrderedDict[tuple[int, ...], _State] = OrderedDict()
+        self._states: OrderedDict[tuple[int, ...], bytes] = OrderedDict()  # tokens -> state
         self.restores = 0
         self.restored_tokens = 0
 
@@ -66,7 +45,7 @@ class StateCache:
 
     @property
     def size_bytes(self) -> int:
-        return sum(len(s.data) for s in self._states.values())
+        return sum(len(data) for data in self._states.values())
 
     def __len__(self) -> int:
         return len(self._states)
@@ -89,7 +68,7 @@ class StateCache:
         # an earlier turn of the same conversation (a prefix of this one) is superseded
         for key in [k for k in self._states if len(k) <= len(tokens) and tokens[: len(k)] == k]:
             del self._states[key]
-        self._states[tokens] = _State(tokens, ctypes.string_at(buf, n))
+        self._states[tokens] = ctypes.string_at(buf, n)
         while self.size_bytes > self.capacity_bytes and self._states:
             self._states.popitem(last=False)
 
@@ -98,27 +77,27 @@ class StateCache:
         at least ``min_gain`` tokens over what ``llm`` holds; returns the tokens it saved (0 if none)."""
         if not self._states:
             return 0
-        have = common_prefix(llm.input_ids[: llm.n_tokens], prompt)
+        from llama_cpp import Llama, llama_state_set_data
+
+        have = Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens], prompt)
         best, best_len = None, have
-        for state in self._states.values():
-            n = common_prefix(state.tokens, prompt)
+        for tokens in self._states:
+            n = Llama.longest_token_prefix(tokens, prompt)
             if n > best_len:
-                best, best_len = state, n
+                best, best_len = tokens, n
         if best is None or best_len - have < self.min_gain:
             return 0
-        import llama_cpp
-
-        buf = (ctypes.c_uint8 * len(best.data)).from_buffer_copy(best.data)
-        if llama_cpp.llama_state_set_data(llm._ctx.ctx, buf, len(best.data)) != len(best.data):
+        data = self._states[best]
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if llama_state_set_data(llm._ctx.ctx, buf, len(data)) != len(data):
             logger.warning("could not restore a saved llama.cpp state; the prompt is evaluated again")
-            self._states.pop(best.tokens, None)
+            del self._states[best]
             llm.n_tokens = 0
             return 0
-        n = len(best.tokens)
-        llm.input_ids[:n] = best.tokens
-        llm.n_tokens = n
+        llm.input_ids[: len(best)] = best
+        llm.n_tokens = len(best)
         llm._requires_eval = True  # the restored logits are not a live decode's: generate() replays one token
-        self._states.move_to_end(best.tokens)
+        self._states.move_to_end(best)
         self.restores += 1
         self.restored_tokens += best_len - have
         return best_len - have
