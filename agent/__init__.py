@@ -9,9 +9,9 @@ from importlib import import_module
 __all__ = ["Agent", "AgentConfig", "Solution", "solve", "load_backend", "resolve_model"]
 
 _WHERE = {
-    "Agent": ".solve",
-    "Solution": ".solve",
-    "solve": ".solve",
+    "Agent": ".agent",
+    "Solution": ".agent",
+    "solve": ".agent",
     "AgentConfig": ".config",
     "load_backend": ".backends",
     "resolve_model": ".models",

@@ -1,21 +1,39 @@
-"""The agent's typed configuration: mode, prompt, limits and sampling. One object, every field documented.
+"""The agent's typed configuration: mode, prompt, limits, sampling and how samples are chosen.
+
+Declared once: ``Agent(...)``, ``agent.solve()``, the ``solve``/``chat``/``eval``/``collect`` commands
+(through :func:`cli.options.agent_config`), eval run records (``RunSpec.agent``), collection manifests
+(``CollectSpec.agent``) and the pipeline's collect and eval stages all use this one model.
+
+The temperature rule lives here alone: with more than one sample a temperature that is unset or 0 becomes
+0.7 (greedy samples would all repeat one answer).
 
 Example:
     >>> AgentConfig(mode="cot").stop_sequences()
     ()
+    >>> [AgentConfig(**kw).temperature for kw in ({}, {"samples": 4}, {"samples": 4, "temperature": 1.0})]
+    [0.0, 0.7, 1.0]
+    >>> AgentConfig().for_samples(4).temperature
+    0.7
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import logging
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .parsing import FENCE_CLOSE, OUTPUT_OPEN
 
-__all__ = ["AgentConfig", "Mode"]
+__all__ = ["AgentConfig", "Mode", "Rerank", "SAMPLING_TEMPERATURE"]
+
+logger = logging.getLogger(__name__)
 
 Mode = Literal["tir", "cot", "pal"]
+Rerank = Literal["majority", "weighted", "cluster", "best"]
+
+#: The temperature used when several samples are asked for at temperature 0 (or none given).
+SAMPLING_TEMPERATURE = 0.7
 
 
 class AgentConfig(BaseModel):
@@ -32,12 +50,42 @@ class AgentConfig(BaseModel):
     max_output_chars: int = Field(800, ge=40, description="Interpreter output shown to the model (head + tail).")
     cell_timeout: float = Field(15.0, gt=0, description="Seconds one code block may run.")
     wall_time: float = Field(600.0, gt=0, description="Seconds per problem before the agent stops.")
-    temperature: float = Field(0.0, ge=0, description="0 is greedy.")
+    temperature: float = Field(
+        None, ge=0, validate_default=True, description="0 is greedy; unset: 0, or 0.7 with samples > 1."
+    )
     top_p: float = Field(1.0, gt=0, le=1)
     seed: int | None = Field(None, description="Sampling seed; sample i uses seed + i.")
     answer_fallbacks: bool = Field(
         False, description="Without a \\boxed{} answer, also accept 'the answer is', '####' and the last number."
     )
+    samples: int = Field(1, ge=1, description="Trajectories per problem; more than one gives a vote.")
+    rerank: Rerank | None = Field(
+        None,
+        description="How to choose among samples (agent.rerank); default: cluster with a verifier, else majority.",
+    )
+    top_clusters: int = Field(2, ge=1, description="Clusters kept by cluster re-ranking (and rerank@k).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _temperature_rule(cls, data: Any) -> Any:
+        """Several samples at temperature 0 (or unset) would repeat one answer: sample at 0.7 instead."""
+        if not isinstance(data, dict):
+            return data
+        samples = data.get("samples", 1)
+        temperature = data.get("temperature")
+        if isinstance(samples, int) and samples > 1 and not temperature:
+            if temperature == 0:
+                logger.info("samples=%d with temperature 0 would repeat one answer: sampling at 0.7", samples)
+            return {**data, "temperature": SAMPLING_TEMPERATURE}
+        if temperature is None:
+            return {**data, "temperature": 0.0}
+        return data
+
+    def for_samples(self, samples: int) -> AgentConfig:
+        """This configuration with ``samples`` trajectories per problem (the temperature rule applied again)."""
+        if samples == self.samples:
+            return self
+        return AgentConfig.model_validate({**self.model_dump(), "samples": samples})
 
     def prompt_name(self) -> str:
         return self.prompt or self.mode

@@ -31,7 +31,7 @@ from .critic_io import CriticPrompt, is_worked_solution, load_critic_prompt, par
 from .errors import MathAgentError
 from .scheduler import GenerationScheduler
 
-__all__ = ["Critic", "CriticConfig", "Critique"]
+__all__ = ["CriticSpec", "Critic", "CriticConfig", "Critique"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,26 @@ class CriticConfig(BaseModel):
         description="When a critique names no score at all (e.g. cut at max_tokens), continue it with "
         "'Score:' and read the few tokens that follow (shown in the critique's text).",
     )
+
+
+class CriticSpec(CriticConfig):
+    """A critic to load by name, with how it judges: what ``RunSpec.critic`` records and ``Agent(critic=...)`` takes.
+
+    Example:
+        >>> spec = CriticSpec(model="smollm2-135m", max_tokens=128)
+        >>> spec.model, spec.critic_config().max_tokens
+        ('smollm2-135m', 128)
+    """
+
+    model: str = Field(
+        description="Critic model: alias, .gguf file, checkpoint folder or hub id (the agent's own "
+        "model name shares the loaded model)."
+    )
+    backend: str | None = Field(None, description="Backend of the critic model; None: the agent's backend.")
+
+    def critic_config(self) -> CriticConfig:
+        """The :class:`CriticConfig` part."""
+        return CriticConfig.model_validate(self.model_dump(exclude={"model", "backend"}))
 
 
 class Critic:

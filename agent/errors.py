@@ -1,7 +1,9 @@
-"""One error hierarchy for mathagent's agent room.
+"""The agent's errors; all derive from the one root, :class:`common.errors.MathAgentError`.
 
 Every error says what failed and what to do next, in one line, so the CLI can print it as is.
 """
+
+from common.errors import MathAgentError  # the root, shared by every package
 
 __all__ = [
     "MathAgentError",
@@ -13,10 +15,6 @@ __all__ = [
     "BackendClosedError",
     "GenerationCancelled",
 ]
-
-
-class MathAgentError(Exception):
-    """Base class of every error mathagent raises on purpose."""
 
 
 class ModelNotFoundError(MathAgentError, LookupError):

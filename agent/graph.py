@@ -134,7 +134,8 @@ def build_graph(scheduler, config: AgentConfig):
         if on_event := conf.get("on_event"):
             on_event("code", code)
         t0 = time.perf_counter()
-        from sandbox.base import ExecResult, SandboxError
+        from sandbox.errors import SandboxError
+        from sandbox.results import ExecResult
 
         try:
             result = await sandbox.arun(code)
@@ -151,10 +152,14 @@ def build_graph(scheduler, config: AgentConfig):
         if on_event:
             on_event("output", shown)
         status = (
-            "timeout" if result.timed_out
-            else "memory" if result.memory_exceeded
-            else "crashed" if result.restarted
-            else "error" if result.error_name
+            "timeout"
+            if result.timed_out
+            else "memory"
+            if result.memory_exceeded
+            else "crashed"
+            if result.restarted
+            else "error"
+            if result.error_name
             else "ok"
         )
         block = f"```output\n{shown.rstrip()}\n```\n"

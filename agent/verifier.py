@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from eval.trajectory import Critique, Trajectory
 
-from .critic import Critic, CriticConfig
+from .critic import Critic, CriticSpec
 
 __all__ = ["Verifier", "CriticVerifier", "normalise_score", "critique_value", "ascore", "make_verifier"]
 
@@ -110,10 +110,8 @@ async def ascore(
 
 
 def make_verifier(
-    critic: str | Critic | None = None,
-    verifier: Verifier | None = None,
+    critic: Any = None,
     *,
-    critic_config: CriticConfig | None = None,
     llm=None,
     model: str | None = None,
     backend: str = "auto",
@@ -122,22 +120,27 @@ def make_verifier(
     """The verifier an agent uses, and whether the agent owns it (must close it).
 
     Args:
-        critic: A critic model name (the agent's own ``model`` shares its loaded ``llm``) or a :class:`Critic`.
-        verifier: A ready verifier (instead of ``critic``).
-        critic_config: Configuration of a critic loaded by name.
+        critic: A critic model name (the agent's own ``model`` shares its loaded ``llm``), a
+            :class:`~agent.critic.CriticSpec` (a name and how it judges), a :class:`Critic`, or any
+            :class:`Verifier` (used as is).
         llm: The agent's loaded backend.
         model: The name the agent loaded its model by (None when it was given a loaded backend).
         backend, backend_options: How to load a critic model other than the agent's.
     """
-    if verifier is not None:
-        if critic is not None:
-            raise ValueError("give a critic or a verifier, not both")
-        return verifier, False
     if critic is None:
         return None, False
     if isinstance(critic, Critic):
         return CriticVerifier(critic), False
-    if llm is not None and critic in (model, llm.model_id):
+    if isinstance(critic, str):
+        critic = CriticSpec(model=critic)
+    if not isinstance(critic, CriticSpec):
+        if not callable(getattr(critic, "score", None)):
+            raise TypeError(f"critic must be a model name, a CriticSpec, a Critic or a Verifier, not {critic!r}")
+        return critic, False
+    config = critic.critic_config()
+    if llm is not None and critic.model in (model, llm.model_id):
         # self-critique: one model loaded (not closed by the critic)
-        return CriticVerifier(Critic(llm=llm, config=critic_config)), True
-    return CriticVerifier(Critic(critic, backend, config=critic_config, **(backend_options or {}))), True
+        return CriticVerifier(Critic(llm=llm, config=config)), True
+    return CriticVerifier(
+        Critic(critic.model, critic.backend or backend, config=config, **(backend_options or {}))
+    ), True

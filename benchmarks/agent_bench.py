@@ -32,8 +32,23 @@ def main() -> None:
     for mode in args.modes:
         out = args.out / f"{Path(args.dataset).parent.name}-{args.model}-{mode}-{args.limit}"
         cmd = [
-            sys.executable, "-m", "agent", "eval", args.dataset, "--limit", str(args.limit), "--model", args.model,
-            "--mode", mode, "--out", str(out), "--concurrency", "1", "--threads", str(args.threads),
+            sys.executable,
+            "-m",
+            "cli",
+            "eval",
+            args.dataset,
+            "--limit",
+            str(args.limit),
+            "--model",
+            args.model,
+            "--mode",
+            mode,
+            "--out",
+            str(out),
+            "--concurrency",
+            "1",
+            "--threads",
+            str(args.threads),
         ]
         subprocess.run(cmd, check=True, cwd=REPO)
         m = json.loads((out / "metrics.json").read_text())

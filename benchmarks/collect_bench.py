@@ -37,9 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _worker(model: str, backend: str, args: argparse.Namespace) -> list[dict]:
+    from agent.agent import Agent
     from agent.backends import load_backend
     from agent.backends.retry import RetryingBackend
-    from agent.solve import Agent
     from training.collect import CollectOptions, CollectSpec, read_collection, run_collection
     from training.collect.worker import ProblemSolver
 

@@ -84,7 +84,9 @@ def tables(metrics: dict, args: argparse.Namespace, seconds: float | None) -> st
 
 def partial_metrics(out: Path, samples: int, top_clusters: int) -> dict:
     """The metrics of the problems an unfinished run has finished (all ``samples`` written), in memory."""
-    from eval.run import TRAJECTORIES, finished_trajectories, read_trajectories, summarize
+    from agent.eval_run import TRAJECTORIES
+    from eval.summary import finished_trajectories, summarize
+    from eval.trajectory import read_trajectories
 
     done = finished_trajectories(read_trajectories(out / TRAJECTORIES), samples)
     if not done:
@@ -117,7 +119,7 @@ def main() -> None:
     seconds = None
     if not args.report_only:
         cmd = [
-            sys.executable, "-m", "agent", "eval", args.dataset, "--limit", str(args.limit), "--samples",
+            sys.executable, "-m", "cli", "eval", args.dataset, "--limit", str(args.limit), "--samples",
             str(args.samples), "--model", args.model, "--mode", args.mode, "--temperature", str(args.temperature),
             "--seed", str(args.seed), "--rerank", "cluster", "--critic-model", args.critic_model or args.model,
             "--critic-max-tokens", str(args.critic_max_tokens), "--top-clusters", str(args.top_clusters),

@@ -98,7 +98,7 @@ def main() -> None:
         port = s.getsockname()[1]
     token = secrets.token_urlsafe(24)
     env = {**os.environ, "MATHAGENT_SANDBOX_TOKEN": token, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "agent", "sandbox", "serve", "--port", str(port), "--pool-size", "4"]
+    cmd = [sys.executable, "-m", "cli", "sandbox", "serve", "--port", str(port), "--pool-size", "4"]
     log = open(os.devnull, "w")  # noqa: SIM115
     server = subprocess.Popen(cmd + ["--config", "/dev/stdin"], stdin=subprocess.PIPE, stdout=log, stderr=log, env=env)
     server.stdin.write(b'{"preload": []}')

@@ -1,7 +1,7 @@
 """One error hierarchy for the eval core: every error raised on purpose derives from :class:`EvalError`.
 
 Example:
-    >>> issubclass(MalformedRecordError, DatasetError) and issubclass(DatasetError, EvalError)
+    >>> issubclass(MalformedRecordError, DatasetError) and issubclass(EvalError, MathAgentError)
     True
 """
 
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.errors import MathAgentError
+
 __all__ = ["EvalError", "DatasetError", "DatasetNotFoundError", "MalformedRecordError", "DatasetUnavailableError"]
 
 
-class EvalError(Exception):
+class EvalError(MathAgentError):
     """Base class of the errors the eval core raises on purpose."""
 
 

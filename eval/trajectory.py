@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Step", "Critique", "Timings", "Trajectory", "SCHEMA_VERSION"]
+from common.jsonl import read_jsonl
+
+__all__ = ["Step", "Critique", "Timings", "Trajectory", "SCHEMA_VERSION", "read_trajectories"]
 
 SCHEMA_VERSION = 1
 
@@ -122,3 +125,12 @@ class Trajectory(BaseModel):
     def used_code(self) -> bool:
         """Whether any code block ran."""
         return self.tool_calls > 0
+
+
+def read_trajectories(path: str | Path) -> list[Trajectory]:
+    """Read a trajectories JSONL file (missing: empty); a torn last line (a killed writer) is dropped.
+
+    Raises:
+        common.jsonl.JsonlError: A malformed line other than the last, with ``path:line``.
+    """
+    return read_jsonl(path, Trajectory.model_validate_json, what="trajectory")

@@ -7,8 +7,7 @@ Example:
     '(x - 1)*(x + 1)'
 """
 
-from .base import (
-    ExecResult,
+from .errors import (
     IsolationUnavailableError,
     KernelStartError,
     PoolTimeoutError,
@@ -20,6 +19,7 @@ from .base import (
 from .limits import Limits
 from .pool import SandboxPool
 from .remote import RemoteSandbox, RemoteSandboxPool, is_service_url
+from .results import ExecResult
 from .session import Isolation, Sandbox, default_isolation
 
 __all__ = [

@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from .base import IsolationUnavailableError
+from .errors import IsolationUnavailableError
 from .launcher import KernelProcess, Launcher, supervisor_script
 from .limits import Limits
 

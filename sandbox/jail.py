@@ -29,8 +29,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .base import IsolationUnavailableError
 from .cgroups import CgroupPair, cgroup_root_for
+from .errors import IsolationUnavailableError
 from .launcher import AS_SLACK_MB, KernelProcess, Launcher, PopenProcess, supervisor_script
 from .limits import Limits
 

@@ -22,11 +22,12 @@ import threading
 import time
 from pathlib import Path
 
-from .base import ExecResult, KernelStartError, SandboxClosedError
+from .errors import KernelStartError, SandboxClosedError
 from .launcher import KernelProcess, Launcher
 from .limits import Limits
 from .reaper import SESSION_PREFIX, register, sweep_stale
-from .wire import Wire
+from .results import ExecResult
+from .zmq_client import Wire
 
 __all__ = ["Kernel", "DEFAULT_PRELOAD"]
 

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 
-from .base import KernelStartError, PoolTimeoutError, SandboxClosedError
+from .errors import KernelStartError, PoolTimeoutError, SandboxClosedError
 from .kernel import DEFAULT_PRELOAD, Kernel
 from .launcher import Launcher
 from .limits import Limits

@@ -5,12 +5,12 @@
 ``$MATHAGENT_SANDBOX_TOKEN`` unless given.
 
 Behaviour, as with local sandboxes: a cell never raises; its errors, timeouts and crashes come back in
-the :class:`~sandbox.base.ExecResult`. A session the service closed behind our back (idle expiry, a
+the :class:`~sandbox.results.ExecResult`. A session the service closed behind our back (idle expiry, a
 restart of the service) is reported like a crashed kernel (``restarted=True``, all variables lost)
 and the next cell runs in a new session. Errors are raised only when the sandbox cannot work:
-:class:`~sandbox.base.SandboxAuthError` (token refused), :class:`~sandbox.base.SandboxServiceError`
-(service unreachable after retries, unexpected answer), :class:`~sandbox.base.PoolTimeoutError` (no
-session within the acquire timeout), :class:`~sandbox.base.SandboxClosedError` (use after close).
+:class:`~sandbox.errors.SandboxAuthError` (token refused), :class:`~sandbox.errors.SandboxServiceError`
+(service unreachable after retries, unexpected answer), :class:`~sandbox.errors.PoolTimeoutError` (no
+session within the acquire timeout), :class:`~sandbox.errors.SandboxClosedError` (use after close).
 
 While a session is open, a background thread sends keep-alives every third of the service's idle
 timeout: a live client's idle sessions stay open, a dead client's are reclaimed by the service.
@@ -35,16 +35,11 @@ from typing import Any
 
 import httpx
 
-from .base import (
-    ExecResult,
-    PoolTimeoutError,
-    SandboxAuthError,
-    SandboxClosedError,
-    SandboxServiceError,
-)
+from .errors import PoolTimeoutError, SandboxAuthError, SandboxClosedError, SandboxServiceError
 from .limits import Limits
-from .protocol import API_PREFIX, SessionInfo
 from .reaper import register
+from .results import ExecResult
+from .service_schemas import API_PREFIX, SessionInfo
 
 __all__ = ["RemoteSandbox", "RemoteSandboxPool", "is_service_url", "TOKEN_ENV"]
 

@@ -1,6 +1,6 @@
 """The sandbox service: sessions on jailed kernels over HTTP, for agent workers on other machines.
 
-``mathagent sandbox serve`` runs :func:`run_service`. The API is described in :mod:`sandbox.protocol`;
+``mathagent sandbox serve`` runs :func:`run_service`. The API is described in :mod:`sandbox.service_schemas`;
 :class:`sandbox.remote.RemoteSandboxPool` is its client. What the service adds to the local sandbox:
 
 - **Tokens.** Every ``/v1`` request needs ``Authorization: Bearer <token>``; tokens are compared in
@@ -29,9 +29,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from .base import ExecResult, SandboxError
-from .protocol import API_PREFIX, CreateSession, Health, KeepAlive, KeepAliveResult, RunRequest, SessionInfo
+from .errors import SandboxError
+from .results import ExecResult
 from .service_config import ClientToken, ServiceConfig, TokenTable
+from .service_schemas import API_PREFIX, CreateSession, Health, KeepAlive, KeepAliveResult, RunRequest, SessionInfo
 from .service_sessions import (
     LimitsTooLooseError,
     ServiceFullError,

@@ -16,11 +16,12 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from .base import ExecResult, SandboxClosedError
+from .errors import SandboxClosedError
 from .limits import Limits
 from .pool import SandboxPool
-from .protocol import SessionInfo
+from .results import ExecResult
 from .service_config import ClientToken, ServiceConfig
+from .service_schemas import SessionInfo
 from .session import Sandbox
 
 __all__ = ["SessionManager", "SessionLimitError", "ServiceFullError", "LimitsTooLooseError", "UnknownSessionError"]

@@ -15,10 +15,11 @@ import os
 import sys
 from typing import TYPE_CHECKING, Literal
 
-from .base import ExecResult, SandboxClosedError
+from .errors import SandboxClosedError
 from .kernel import DEFAULT_PRELOAD, Kernel
 from .launcher import Launcher, LocalLauncher
 from .limits import Limits
+from .results import ExecResult
 
 if TYPE_CHECKING:
     from .pool import SandboxPool

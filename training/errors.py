@@ -1,6 +1,7 @@
 """Errors of the training room: one line each, saying what failed and what to do next."""
 
-from agent.errors import MathAgentError
+from common.configs import ConfigMismatchError
+from common.errors import MathAgentError
 
 __all__ = ["TrainingError", "DataError", "StageConfigError"]
 
@@ -13,5 +14,5 @@ class DataError(TrainingError, ValueError):
     """Training data is missing or malformed; the message names the file and line."""
 
 
-class StageConfigError(TrainingError):
+class StageConfigError(TrainingError, ConfigMismatchError):
     """A pipeline stage was already done with another configuration."""

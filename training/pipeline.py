@@ -132,7 +132,7 @@ class Pipeline:
             done = self.marker(stage)
             if done is not None:
                 if done["hash"] != chash:
-                    from eval.run import config_diff
+                    from common.configs import config_diff
 
                     diff = config_diff(done.get("config", {}), json.loads(json.dumps(self._section(stage))))
                     what = "; ".join(diff) if diff else "an earlier stage changed"

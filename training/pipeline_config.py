@@ -2,15 +2,19 @@
 
 Example:
     >>> cfg = PipelineConfig(workdir="runs/p", model="smollm2-135m")
-    >>> cfg.collect.samples, cfg.rft.select.min_score, cfg.eval.problems.limit
-    (4, 7, 100)
+    >>> cfg.collect.agent.samples, cfg.collect.agent.temperature, cfg.rft.select.min_score, cfg.eval.problems.limit
+    (4, 0.7, 7, 100)
+    >>> CollectStage.model_validate({"samples": 2, "max_tokens": 128}).agent.max_tokens  # flat keys: the agent's
+    128
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agent.config import AgentConfig
 
 from .config import LoraSpec, TrainArgs
 from .data.examples import RenderOptions
@@ -44,21 +48,46 @@ class ProblemSet(_Frozen):
     limit: int | None = Field(None, ge=1, description="First N problems only.")
 
 
+def _agent_keys_inside(data: Any, defaults: dict[str, Any]) -> Any:
+    """A stage's agent: the stage's defaults, then its ``agent`` section, then AgentConfig fields written flat
+    (``collect: {samples: 2, max_tokens: 128}``)."""
+    if not isinstance(data, dict):
+        return data
+    flat = {k: data[k] for k in data if k in AgentConfig.model_fields}
+    rest = {k: v for k, v in data.items() if k not in flat}
+    agent = rest.get("agent") or {}
+    agent = agent.model_dump(exclude_unset=True) if isinstance(agent, AgentConfig) else dict(agent)
+    return {**rest, "agent": {**defaults, **agent, **flat}}
+
+
+_COLLECT_AGENT = {"samples": 4, "seed": 0, "max_tokens": 1024}
+_EVAL_AGENT = {"seed": 0, "max_tokens": 1024}
+
+
 class CollectStage(_Frozen):
     """Sampling the policy on the training problems (``mathagent collect``)."""
 
-    samples: int = Field(4, ge=1, description="Trajectories per problem (K).")
-    temperature: float = Field(0.7, ge=0, description="Sampling temperature.")
-    seed: int = Field(0, description="Sampling seed (sample i uses seed + i).")
+    agent: AgentConfig = Field(
+        default_factory=lambda: AgentConfig(**_COLLECT_AGENT),
+        description="The agent while sampling: samples per problem (K), mode, temperature (0.7 with K > 1), seed, "
+        "limits. Its fields may also be written flat in the stage.",
+    )
     backend: str = Field("auto", description="Backend of the policy while sampling (auto: llamacpp for GGUF).")
     backend_options: dict = Field(
         default_factory=dict, description="Backend options, e.g. {enforce_eager: true} for vllm on a CPU."
     )
-    mode: Literal["tir", "cot", "pal"] = Field("tir", description="Agent mode.")
-    max_tokens: int = Field(1024, ge=16, description="Most generated tokens per trajectory.")
-    max_tool_calls: int = Field(6, ge=0, description="Most code blocks per trajectory.")
     concurrency: int = Field(4, ge=1, description="Trajectories in flight at once.")
     sandbox: str = Field("jail", description="Kernel isolation: jail | docker | none | a sandbox service URL.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_agent_keys(cls, data: Any) -> Any:
+        return _agent_keys_inside(data, _COLLECT_AGENT)
+
+    @property
+    def samples(self) -> int:
+        """Trajectories per problem (K)."""
+        return self.agent.samples
 
 
 class CritiqueStage(_Frozen):
@@ -106,10 +135,18 @@ class EvalStage(_Frozen):
         default_factory=dict, description="Backend options, e.g. {enforce_eager: true} for vllm on a CPU."
     )
     baseline: bool = Field(True, description="Also evaluate the starting model on the same problems and backend.")
-    max_tokens: int = Field(1024, ge=16)
-    max_tool_calls: int = Field(6, ge=0)
+    agent: AgentConfig = Field(
+        default_factory=lambda: AgentConfig(**_EVAL_AGENT),
+        description="The agent while evaluating (greedy, one sample); its mode and prompt are the collection's. "
+        "Its fields may also be written flat in the stage.",
+    )
     concurrency: int = Field(4, ge=1)
     sandbox: str = "jail"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_agent_keys(cls, data: Any) -> Any:
+        return _agent_keys_inside(data, _EVAL_AGENT)
 
 
 class PipelineConfig(_Frozen):

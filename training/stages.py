@@ -11,11 +11,12 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent.config import AgentConfig
+from common.jsonl import append_jsonl, read_jsonl, write_jsonl
 from eval.trajectory import Trajectory
 
 from .data.sources import read_trajectories
@@ -51,16 +52,9 @@ def trajectory_stats(trajs: list[Trajectory]) -> dict[str, Any]:
     }
 
 
-def _agent_fields(cfg: PipelineConfig) -> dict[str, Any]:
-    c = cfg.collect
-    return {
-        "mode": c.mode,
-        "few_shot": cfg.few_shot,
-        "temperature": c.temperature,
-        "seed": c.seed,
-        "max_tokens": c.max_tokens,
-        "max_tool_calls": c.max_tool_calls,
-    }
+def _collect_agent(cfg: PipelineConfig) -> AgentConfig:
+    """The collection's agent: the stage's, with the pipeline's ``few_shot``."""
+    return cfg.collect.agent.model_copy(update={"few_shot": cfg.few_shot})
 
 
 def _backend_options(threads: int | None, backend: str) -> dict[str, Any]:
@@ -77,8 +71,7 @@ def collect_trajectories(cfg: PipelineConfig, out: Path, progress: Progress) -> 
         split=p.split,
         model=cfg.model,
         backend=c.backend,
-        samples=c.samples,
-        agent=_agent_fields(cfg),
+        agent=_collect_agent(cfg),
         backend_options=dict(c.backend_options),
     )
     options = CollectOptions(limit=p.limit, concurrency=c.concurrency, sandbox=c.sandbox, threads=cfg.threads)
@@ -89,12 +82,6 @@ def collect_trajectories(cfg: PipelineConfig, out: Path, progress: Progress) -> 
     run_collection(spec, out, options, on_progress=on_progress)
     stats = trajectory_stats(list(read_trajectories(out)))
     return {"folder": str(out), **stats}
-
-
-def _read_done(path: Path) -> list[Trajectory]:
-    from eval.run import read_trajectories as read_file
-
-    return read_file(path)
 
 
 def critique_trajectories(cfg: PipelineConfig, src: Path, out: Path, progress: Progress) -> dict[str, Any]:
@@ -109,9 +96,8 @@ def critique_trajectories(cfg: PipelineConfig, src: Path, out: Path, progress: P
     trajs = list(read_trajectories(src))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "trajectories.jsonl"
-    done = _read_done(path)
-    with open(path, "w") as f:  # rewrite without a torn last line before appending
-        f.writelines(t.model_dump_json() + "\n" for t in done)
+    done = read_jsonl(path, Trajectory.model_validate_json, what="trajectory")
+    write_jsonl(path, done)  # without a torn last line, before appending
     seen = {t.id for t in done}
     todo = [t for t in trajs if t.id not in seen]
     if done:
@@ -131,9 +117,7 @@ def critique_trajectories(cfg: PipelineConfig, src: Path, out: Path, progress: P
                 refs = [t.reference if st.with_reference else None for t in judge]
                 for t, crit in zip(judge, critic.critique_many(judge, refs), strict=True):
                     t.critique = crit
-                sink.writelines(t.model_dump_json() + "\n" for t in chunk)
-                sink.flush()
-                os.fsync(sink.fileno())
+                append_jsonl(sink, chunk)
                 done.extend(chunk)
                 progress(len(done), len(trajs))
     stats = trajectory_stats(done)
@@ -148,9 +132,9 @@ def critique_trajectories(cfg: PipelineConfig, src: Path, out: Path, progress: P
 
 def evaluate_model(cfg: PipelineConfig, model: str | None, out: Path, progress: Progress) -> dict[str, Any]:
     """Greedy accuracy of ``model`` (None: the starting model) on ``cfg.eval.problems``, resumable in ``out``."""
+    from agent.agent import Agent
+    from agent.eval_run import RunSpec, run_eval
     from agent.models import model_prompt
-    from agent.solve import Agent
-    from eval.run import RunSpec, run_eval
 
     from .modeling import base_checkpoint
 
@@ -158,31 +142,21 @@ def evaluate_model(cfg: PipelineConfig, model: str | None, out: Path, progress: 
     if model is None:
         # the starting weights on the same backend as the trained model (a GGUF is dequantized the same way)
         model = base_checkpoint(cfg.model) if e.backend in ("transformers", "vllm") else cfg.model
-    agent = {
-        "mode": cfg.collect.mode,
-        "few_shot": cfg.few_shot,
-        "temperature": 0.0,
-        "seed": 0,
-        "max_tokens": e.max_tokens,
-        "max_tool_calls": e.max_tool_calls,
-    }
-    # The prompt the collection used (the packaged model's own, if it has one): a checkpoint path has none.
-    prompt = model_prompt(cfg.model, cfg.collect.mode)
-    if prompt:
-        agent["prompt"] = prompt
+    # The collection's mode and prompt (the packaged model's own, if it has one): a checkpoint path has none.
+    collected = _collect_agent(cfg)
+    prompt = collected.prompt or model_prompt(cfg.model, collected.mode)
+    agent = e.agent.model_copy(update={"mode": collected.mode, "few_shot": cfg.few_shot, "prompt": prompt})
     p = e.problems
-    spec = RunSpec(
-        dataset=p.dataset, split=p.split, limit=p.limit, model=str(model), backend=e.backend, samples=1, agent=agent
-    )
+    spec = RunSpec(dataset=p.dataset, split=p.split, limit=p.limit, model=str(model), backend=e.backend, agent=agent)
 
     def factory():
         return Agent(
             str(model),
             e.backend,
+            config=agent,
             sandbox=e.sandbox,
             concurrency=e.concurrency,
             backend_options={**_backend_options(cfg.threads, e.backend), **e.backend_options},
-            **agent,
         )
 
     metrics = run_eval(spec, out, agent_factory=factory, on_progress=lambda d, n, a: progress(d, n, {"accuracy": a}))

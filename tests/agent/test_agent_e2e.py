@@ -14,8 +14,8 @@ import time
 
 import pytest
 
+from agent.agent import Agent
 from agent.backends.base import Completion
-from agent.solve import Agent
 from eval.records import Problem
 from tests.conftest import REPO, packaged_model_path
 from tests.fixtures.fakes import ScriptedBackend
@@ -64,12 +64,18 @@ def test_kernel_state_carries_to_next_block_and_follow_up(qwen_agent):
     async def go():
         session = await qwen_agent.open_session()
         try:
-            q1 = Problem(id="s1", question="Use Python to compute x = 12345 * 6789 and store it in a variable named "
-                         "x. Print x.", source="test")
+            q1 = Problem(
+                id="s1",
+                question="Use Python to compute x = 12345 * 6789 and store it in a variable named x. Print x.",
+                source="test",
+            )
             t1 = await qwen_agent.arun_trajectory(q1, session=session)
             history = [{"role": "user", "content": q1.question}, {"role": "assistant", "content": t1.text}]
-            q2 = Problem(id="s2", question="Without redefining it, print x % 1000 using the variable x from before.",
-                         source="test")
+            q2 = Problem(
+                id="s2",
+                question="Without redefining it, print x % 1000 using the variable x from before.",
+                source="test",
+            )
             t2 = await qwen_agent.arun_trajectory(q2, session=session, history=history)
             direct = await session.arun("x")
             return t1, t2, direct
@@ -84,11 +90,13 @@ def test_kernel_state_carries_to_next_block_and_follow_up(qwen_agent):
 
 
 def test_hanging_block_times_out_and_agent_goes_on():
-    backend = ScriptedBackend([
-        "while True:\n    pass\n```\n",  # the tir prompt's prefill opened the code block
-        "That took too long.\n```python\nprint(2 + 2)\n```\n",
-        "So \\boxed{4}",
-    ])
+    backend = ScriptedBackend(
+        [
+            "while True:\n    pass\n```\n",  # the tir prompt's prefill opened the code block
+            "That took too long.\n```python\nprint(2 + 2)\n```\n",
+            "So \\boxed{4}",
+        ]
+    )
     agent = Agent(llm=backend, sandbox="jail", cell_timeout=2.0, concurrency=1)
     try:
         t0 = time.monotonic()
@@ -119,9 +127,27 @@ def test_no_answer_path(qwen_agent):
 def test_solve_api_and_cli_json(tmp_path):
     packaged_model_path("smollm2-135m")
     out = subprocess.run(
-        [sys.executable, "-m", "agent", "solve", "What is 2+3?", "--model", "smollm2-135m", "--json",
-         "--max-tool-calls", "1", "--max-tokens", "200", "--sandbox", "jail"],
-        capture_output=True, text=True, timeout=600, cwd=REPO, env={**os.environ, "MATHAGENT_THREADS": "1"},
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "solve",
+            "What is 2+3?",
+            "--model",
+            "smollm2-135m",
+            "--json",
+            "--max-tool-calls",
+            "1",
+            "--max-tokens",
+            "200",
+            "--sandbox",
+            "jail",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env={**os.environ, "MATHAGENT_THREADS": "1"},
     )
     assert out.returncode == 0, out.stderr[-2000:]
     sol = json.loads(out.stdout)
@@ -135,9 +161,13 @@ def test_chat_in_a_pseudo_terminal():
     pexpect = pytest.importorskip("pexpect")
     packaged_model_path("qwen2.5-coder-0.5b")
     child = pexpect.spawn(
-        sys.executable, ["-m", "agent", "chat", "--model", "qwen2.5-coder-0.5b", "--sandbox", "jail"],
-        cwd=str(REPO), env={**os.environ, "MATHAGENT_THREADS": "1", "COLUMNS": "120"}, encoding="utf-8",
-        timeout=300, dimensions=(50, 120),
+        sys.executable,
+        ["-m", "cli", "chat", "--model", "qwen2.5-coder-0.5b", "--sandbox", "jail"],
+        cwd=str(REPO),
+        env={**os.environ, "MATHAGENT_THREADS": "1", "COLUMNS": "120"},
+        encoding="utf-8",
+        timeout=300,
+        dimensions=(50, 120),
     )
     try:
         child.expect(">>> ")
@@ -191,4 +221,3 @@ def test_many_problems_overlap_generation_and_execution():
         agent.close()
     assert [s.answer for s in sols] == ["1", "1"]
     assert elapsed < 3.0 + 1.0  # serial would be > 3 s of sleeping alone
-

@@ -21,7 +21,7 @@ def test_cli_solves_with_code_run_by_the_service(sandbox_service, shared_data):
     question, gold = row["question"], row["answer"].split("####")[-1].strip().replace(",", "")
     env = {**os.environ, "MATHAGENT_THREADS": "1", "MATHAGENT_SANDBOX_TOKEN": sandbox_service.tokens["victim"]}
     out = subprocess.run(
-        [sys.executable, "-m", "agent", "solve", question, "--model", "qwen2.5-coder-0.5b", "--json",
+        [sys.executable, "-m", "cli", "solve", question, "--model", "qwen2.5-coder-0.5b", "--json",
          "--max-tokens", "1024", "--sandbox", sandbox_service.url],
         capture_output=True, text=True, timeout=600, cwd=REPO, env=env,
     )  # fmt: skip
@@ -40,7 +40,7 @@ def test_cli_solves_with_code_run_by_the_service(sandbox_service, shared_data):
 def test_wrong_token_is_a_one_line_error(sandbox_service):
     env = {**os.environ, "MATHAGENT_SANDBOX_TOKEN": "wrong-wrong-wrong-wrong"}
     out = subprocess.run(
-        [sys.executable, "-m", "agent", "solve", "What is 2+3?", "--model", "smollm2-135m", "--max-tokens", "64",
+        [sys.executable, "-m", "cli", "solve", "What is 2+3?", "--model", "smollm2-135m", "--max-tokens", "64",
          "--sandbox", sandbox_service.url],
         capture_output=True, text=True, timeout=300, cwd=REPO, env=env,
     )  # fmt: skip

@@ -14,10 +14,10 @@ import sys
 
 import pytest
 
+from agent.agent import Agent
 from agent.backends.base import Completion
 from agent.critic import Critic, CriticConfig
 from agent.rerank import select
-from agent.solve import Agent
 from eval.records import Problem
 from eval.trajectory import Critique, Trajectory
 from tests.conftest import REPO, packaged_model_path
@@ -48,8 +48,14 @@ def tora_trajectories(shared_data) -> tuple[list[Trajectory], list[dict]]:
     rows = [json.loads(line) for line in (shared_data / TORA).read_text().splitlines()]
     picked = [next(r for r in rows if r["pred"][0] == r["gt"]), next(r for r in rows if r["pred"][0] != r["gt"])]
     trajs = [
-        Trajectory(problem_id=f"gsm8k/test/{r['idx']}", question=r["question"], model="tora-70b", text=r["code"][0],
-                   answer=r["pred"][0], correct=r["pred"][0] == r["gt"])
+        Trajectory(
+            problem_id=f"gsm8k/test/{r['idx']}",
+            question=r["question"],
+            model="tora-70b",
+            text=r["code"][0],
+            answer=r["pred"][0],
+            correct=r["pred"][0] == r["gt"],
+        )
         for r in picked
     ]
     return trajs, picked
@@ -76,8 +82,13 @@ class Solver(ScriptedBackend):
 
     def _complete(self, prompt, params, stream):
         a = self.ANSWERS[params.seed]
-        return [Completion(text=f"Each box holds 3 pens, so 4 boxes hold 3 * 4 = {a} pens.\n\\boxed{{{a}}}",
-                           finish_reason="stop", completion_tokens=20)]
+        return [
+            Completion(
+                text=f"Each box holds 3 pens, so 4 boxes hold 3 * 4 = {a} pens.\n\\boxed{{{a}}}",
+                finish_reason="stop",
+                completion_tokens=20,
+            )
+        ]
 
 
 def test_agent_reranks_with_the_real_critic(critic):
@@ -97,15 +108,34 @@ def test_agent_reranks_with_the_real_critic(critic):
 
 def run_cli(*args, timeout=900):
     env = {**os.environ, "MATHAGENT_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "agent", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env
+    )
 
 
 def test_solve_cli_with_a_critic():
     packaged_model_path("smollm2-135m")
-    res = run_cli("solve", "What is 2+3?", "--model", "smollm2-135m", "--mode", "cot", "--samples", "2",
-                  "--rerank", "best", "--critic-model", "smollm2-135m", "--critic-max-tokens", "48",
-                  "--max-tokens", "120", "--sandbox", "none", "--json")
+    res = run_cli(
+        "solve",
+        "What is 2+3?",
+        "--model",
+        "smollm2-135m",
+        "--mode",
+        "cot",
+        "--samples",
+        "2",
+        "--rerank",
+        "best",
+        "--critic-model",
+        "smollm2-135m",
+        "--critic-max-tokens",
+        "48",
+        "--max-tokens",
+        "120",
+        "--sandbox",
+        "none",
+        "--json",
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     sol = json.loads(res.stdout)
     assert sol["rerank"] == "best" and len(sol["scores"]) == 2
@@ -119,12 +149,37 @@ def test_solve_cli_with_a_critic():
 def test_eval_cli_reports_rerank_beside_maj_and_pass(tmp_path):
     packaged_model_path("smollm2-135m")
     data = tmp_path / "tiny.jsonl"
-    data.write_text("".join(json.dumps({"id": f"t{i}", "question": q, "answer": a}) + "\n"
-                            for i, (q, a) in enumerate([("What is 2+3?", "5"), ("What is 10 minus 4?", "6")])))
+    data.write_text(
+        "".join(
+            json.dumps({"id": f"t{i}", "question": q, "answer": a}) + "\n"
+            for i, (q, a) in enumerate([("What is 2+3?", "5"), ("What is 10 minus 4?", "6")])
+        )
+    )
     out = tmp_path / "run"
-    args = ["eval", str(data), "--model", "smollm2-135m", "--mode", "cot", "--samples", "2", "--rerank", "cluster",
-            "--critic-model", "smollm2-135m", "--critic-max-tokens", "48", "--max-tokens", "120", "--sandbox", "none",
-            "--concurrency", "2", "--out", str(out)]
+    args = [
+        "eval",
+        str(data),
+        "--model",
+        "smollm2-135m",
+        "--mode",
+        "cot",
+        "--samples",
+        "2",
+        "--rerank",
+        "cluster",
+        "--critic-model",
+        "smollm2-135m",
+        "--critic-max-tokens",
+        "48",
+        "--max-tokens",
+        "120",
+        "--sandbox",
+        "none",
+        "--concurrency",
+        "2",
+        "--out",
+        str(out),
+    ]
     res = run_cli(*args)
     assert res.returncode == 0, res.stderr[-2000:]
     metrics = json.loads((out / "metrics.json").read_text())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import agent.solve as solve_mod
+import agent.agent as solve_mod
+from agent.agent import Agent
 from agent.models import PACKAGED_MODELS
 from agent.prompting import load_prompt
-from agent.solve import Agent
 from tests.fixtures.fakes import ScriptedBackend
 
 pytestmark = pytest.mark.filterwarnings("ignore:sandbox isolation .none.:UserWarning")
@@ -64,7 +64,7 @@ def test_model_prompt_lookup():
 def test_pipeline_eval_uses_the_collection_prompt_for_every_checkpoint(monkeypatch, tmp_path, model, expected):
     # The trained model is a checkpoint path (no packaged prompt): its eval must use the prompt the
     # collection used with the packaged starting model, or before/after would compare two prompts.
-    import eval.run
+    import agent.eval_run
     from training.pipeline_config import PipelineConfig
     from training.stages import evaluate_model
 
@@ -74,10 +74,10 @@ def test_pipeline_eval_uses_the_collection_prompt_for_every_checkpoint(monkeypat
         specs.append(spec)
         return {"overall": {"accuracy": {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0}}, "extra": {}}
 
-    monkeypatch.setattr(eval.run, "run_eval", fake_run_eval)
+    monkeypatch.setattr(agent.eval_run, "run_eval", fake_run_eval)
     cfg = PipelineConfig.model_validate({"workdir": str(tmp_path), "model": model, "eval": {"backend": "llamacpp"}})
     evaluate_model(cfg, str(tmp_path / "rft" / "model"), tmp_path / "final", lambda *a, **k: None)
-    assert specs[0].agent.get("prompt") == expected
+    assert specs[0].agent.prompt == expected
 
 
 def test_swapping_the_model_swaps_its_prompts(scripted_load):

@@ -8,11 +8,11 @@ import random
 
 import pytest
 
+from agent.agent import Agent
 from agent.backends.base import Completion
 from agent.critic import Critic
 from agent.errors import MathAgentError
 from agent.rerank import resolve_method, select
-from agent.solve import Agent
 from eval.metrics import cluster_answers, vote_value
 from eval.records import Problem
 from tests.fixtures.fakes import ScriptedBackend
@@ -171,7 +171,7 @@ def test_any_verifier_plugs_in() -> None:
         def score(self, trajectories, references=None):
             return [1.0 if t.answer == "7" else 0.0 for t in trajectories]
 
-    with agent(verifier=LengthVerifier(), rerank="cluster") as a:
+    with agent(critic=LengthVerifier(), rerank="cluster") as a:
         sol = a.solve("q?", samples=6)
     assert sol.answer == "7" and sol.scores[:5] == [0.0, 0.0, 0.0, 1.0, 1.0]
     assert all(t.critique is None for t in sol.trajectories)  # not a critic: nothing to store

@@ -6,24 +6,39 @@ import json
 
 import pytest
 
+from agent.agent import Agent
 from agent.backends.base import Completion
 from agent.critic import Critic
-from agent.solve import Agent
+from agent.eval_run import RunSpec, run_eval
 from eval.agreement import agreement_markdown, critic_agreement
 from eval.records import Problem
-from eval.run import RunSpec, read_trajectories, run_eval, samples_from_trajectories
-from eval.trajectory import Critique, Trajectory
+from eval.summary import samples_from_trajectories
+from eval.trajectory import Critique, Trajectory, read_trajectories
 from tests.fixtures.fakes import ScriptedBackend
 
 
 def graded(score: int | None, correct: bool | None, model: str = "judge", ref: bool = False) -> Trajectory:
-    return Trajectory(problem_id="p", question="q", model="m", correct=correct,
-                      critique=Critique(score=score, model=model, with_reference=ref))
+    return Trajectory(
+        problem_id="p",
+        question="q",
+        model="m",
+        correct=correct,
+        critique=Critique(score=score, model=model, with_reference=ref),
+    )
 
 
 def test_agreement_by_threshold_hand_computed() -> None:
-    trajs = [graded(9, True), graded(7, True), graded(3, True), graded(8, False), graded(2, False), graded(1, False),
-             graded(None, True), graded(5, None), Trajectory(problem_id="p", question="q", model="m", correct=True)]
+    trajs = [
+        graded(9, True),
+        graded(7, True),
+        graded(3, True),
+        graded(8, False),
+        graded(2, False),
+        graded(1, False),
+        graded(None, True),
+        graded(5, None),
+        Trajectory(problem_id="p", question="q", model="m", correct=True),
+    ]
     a = critic_agreement(trajs)
     assert (a.n, a.n_unparsed, a.n_correct) == (6, 1, 3)  # ungraded and uncritiqued trajectories are left out
     t7 = a.by_threshold[7]
@@ -93,8 +108,16 @@ def spec(**kw) -> RunSpec:
 
 
 def factory():
-    return Agent(llm=Solver([]), sandbox="none", mode="cot", temperature=0.7, seed=0, concurrency=2,
-                 critic=Critic(llm=Judge([])), rerank="cluster")
+    return Agent(
+        llm=Solver([]),
+        sandbox="none",
+        mode="cot",
+        temperature=0.7,
+        seed=0,
+        concurrency=2,
+        critic=Critic(llm=Judge([])),
+        rerank="cluster",
+    )
 
 
 def test_eval_run_with_a_critic_reports_rerank_and_agreement(tmp_path) -> None:

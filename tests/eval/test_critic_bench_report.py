@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from eval.run import run_eval
+from agent.eval_run import run_eval
 from tests.conftest import REPO
 from tests.eval.test_run import PROBLEMS, factory, spec
 

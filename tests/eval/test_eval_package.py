@@ -19,7 +19,8 @@ MINE = [
     "datasets",
     "metrics",
     "report",
-    "grader_bench",
+    "summary",
+    "trajectory",
 ]
 
 

@@ -9,9 +9,11 @@ import sys
 
 import pytest
 
-from agent.solve import Agent
+from agent.agent import Agent
+from agent.eval_run import RunSpec, run_eval
+from common.configs import ConfigMismatchError
 from eval.records import Problem
-from eval.run import ConfigMismatchError, RunSpec, read_trajectories, run_eval
+from eval.trajectory import read_trajectories
 from tests.conftest import REPO, packaged_model_path
 from tests.fixtures.fakes import ScriptedBackend
 
@@ -96,10 +98,26 @@ def test_corrupt_line_in_the_middle_names_file_and_line(tmp_path):
 def test_eval_cli_with_a_real_model(tmp_path, shared_data):
     packaged_model_path("smollm2-135m")
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "agent", "eval", str(shared_data / "gsm8k" / "test.jsonl"), "--limit", "2",
-           "--model", "smollm2-135m", "--out", str(out), "--max-tool-calls", "2", "--max-tokens", "200"]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO,
-                         env={**os.environ, "MATHAGENT_THREADS": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli",
+        "eval",
+        str(shared_data / "gsm8k" / "test.jsonl"),
+        "--limit",
+        "2",
+        "--model",
+        "smollm2-135m",
+        "--out",
+        str(out),
+        "--max-tool-calls",
+        "2",
+        "--max-tokens",
+        "200",
+    ]
+    res = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=600, cwd=REPO, env={**os.environ, "MATHAGENT_THREADS": "1"}
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_problems"] == 2

@@ -7,10 +7,10 @@ import re
 import threading
 from pathlib import Path
 
+from agent.agent import Agent
 from agent.backends.base import Completion
 from agent.backends.retry import RetryingBackend
 from agent.parsing import FENCE_CLOSE
-from agent.solve import Agent
 from eval.records import Problem
 from tests.fixtures.fakes import ScriptedBackend
 from training.collect.spec import CollectOptions, CollectSpec

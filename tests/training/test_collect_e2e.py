@@ -55,7 +55,7 @@ FAST = ("--limit", "4", "--samples", "2", "--mode", "cot", "--max-tokens", "24",
 def collect_stats(out: Path) -> subprocess.CompletedProcess:
     """`mathagent collect stats OUT --json`, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "agent", "collect", "stats", str(out), "--json"],
+        [sys.executable, "-m", "cli", "collect", "stats", str(out), "--json"],
         capture_output=True, text=True, timeout=300, cwd=REPO, env=ENV,
     )  # fmt: skip
 
@@ -101,7 +101,7 @@ def test_collect_cli_on_real_kernels_then_stats_and_datasets(gsm8k, tmp_path):
     manifest = load_manifest(out)
     assert manifest.status == "complete" and manifest.counts["trajectories"] == 4
     assert manifest.versions["grader"].startswith("mathagent-grader") and manifest.dataset.sha256
-    assert manifest.spec.agent["temperature"] == 0.7 and manifest.spec.agent["max_tool_calls"] == 2
+    assert manifest.spec.agent.temperature == 0.7 and manifest.spec.agent.max_tool_calls == 2
     trajs = list(read_collection(out))
     assert sorted((t.problem_id, t.sample_index) for t in trajs) == [
         (f"gsm8k/test/{i}", s) for i in (0, 1) for s in (0, 1)

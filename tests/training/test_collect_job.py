@@ -99,7 +99,7 @@ def test_changed_dataset_content_is_refused(tmp_path):
 def test_malformed_dataset_line_is_named_and_nothing_is_written(tmp_path):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from cli.app import app
 
     data = write_dataset(tmp_path / "train.jsonl", 4, {3: '{"question": "What is 2+2?", "answer": 4'})
     res = CliRunner().invoke(
@@ -210,7 +210,7 @@ def test_cli_builds_spec_and_options_and_ray_takes_an_optional_address(tmp_path,
     from typer.testing import CliRunner
 
     import training.collect.runner as runner
-    from agent.cli import app
+    from cli.app import app
 
     seen = {}
 
@@ -238,6 +238,6 @@ def test_cli_builds_spec_and_options_and_ray_takes_an_optional_address(tmp_path,
     )
     assert res.exit_code == 3, res.output  # the error-rate stop has its own exit code
     assert seen["options"].ray == ray
-    assert seen["spec"].samples == 3 and seen["spec"].agent["temperature"] == 0.7
+    assert seen["spec"].samples == 3 and seen["spec"].agent.temperature == 0.7
     assert seen["spec"].backend_options == {"enforce_eager": True}
     assert seen["spec"].fields == {"question": "problem"}

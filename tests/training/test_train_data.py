@@ -33,7 +33,7 @@ MODULES = [
     "training.critic",
     "training.verifier",
     "training.pipeline",
-    "training.cli",
+    "cli.commands.train",
     "training.jobs",
     "training.data.examples",
     "training.data.report",

@@ -87,7 +87,7 @@ def test_dpo_collator_masks_outputs_inside_completions(tokenizer):
 
 
 def test_sft_loss_goes_down_and_the_checkpoint_runs_in_the_agent(tmp_path, data_dir):
-    from agent.solve import Agent
+    from agent.agent import Agent
     from training.sft import run_sft
     from training.sft_config import SFTJobConfig
 

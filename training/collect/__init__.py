@@ -7,7 +7,7 @@ started again with the same folder resumes with nothing lost and nothing twice.
 
 Example:
     >>> from training.collect import CollectSpec, read_collection, run_collection
-    >>> CollectSpec(dataset="gsm8k", model="smollm2-135m", samples=4).agent["temperature"]
+    >>> CollectSpec(dataset="gsm8k", model="smollm2-135m", samples=4).agent.temperature
     0.7
 """
 

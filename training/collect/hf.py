@@ -34,7 +34,7 @@ def _critique_extras() -> dict:
 
 def _full_example() -> dict:
     """A trajectory with every optional field set, so that type inference sees every type."""
-    from agent.solve import version_info
+    from agent.agent import version_info
 
     steps = [
         Step(kind="code", content="x", exit_status="error", error="E", duration=0.5, truncated=True, state_lost=True)

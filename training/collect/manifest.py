@@ -26,10 +26,10 @@ from typing import Any, Literal
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field
 
-from eval.run import config_diff
+from common.configs import ConfigMismatchError, config_diff
 
 from .shards import crash_point
-from .spec import CollectionBusyError, CollectSpec, ConfigMismatchError
+from .spec import CollectionBusyError, CollectSpec
 
 __all__ = [
     "MANIFEST",
@@ -107,7 +107,7 @@ def versions() -> dict[str, str]:
     """mathagent and grader versions (as on every trajectory), plus Python and the engines present."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from agent.solve import version_info
+    from agent.agent import version_info
 
     out = dict(version_info())
     out["python"] = platform.python_version()

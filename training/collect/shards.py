@@ -313,7 +313,7 @@ def read_collection(path: str | Path) -> Iterator[Trajectory]:
     """
     path = Path(path)
     if path.is_file() or (path / "trajectories.jsonl").is_file() and not (path / "manifest.json").is_file():
-        from eval.run import read_trajectories
+        from eval.trajectory import read_trajectories
 
         yield from read_trajectories(path if path.is_file() else path / "trajectories.jsonl")
         return

@@ -7,18 +7,19 @@ URL, Ray, the error-rate stop, ``limit``), so they may differ from one run of a 
 
 Example:
     >>> spec = CollectSpec(dataset="train.jsonl", model="smollm2-135m", samples=4)
-    >>> spec.agent_config().temperature, CollectOptions().max_error_rate
-    (0.7, 0.2)
+    >>> spec.samples, spec.agent.temperature, spec.agent.seed, CollectOptions().max_error_rate
+    (4, 0.7, 0, 0.2)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from agent.config import AgentConfig
-from agent.errors import MathAgentError
+from common.configs import ConfigMismatchError
+from common.errors import MathAgentError
 
 __all__ = [
     "CollectError",
@@ -32,10 +33,6 @@ __all__ = [
 
 class CollectError(MathAgentError):
     """A collection job cannot start or has to stop; the message says why and what to do."""
-
-
-class ConfigMismatchError(CollectError, ValueError):
-    """The output folder holds a collection with another spec; the message names every difference."""
 
 
 class CollectionBusyError(CollectError):
@@ -61,11 +58,9 @@ class CollectSpec(BaseModel):
     backend_options: dict[str, Any] = Field(
         default_factory=dict, description="Extra backend options that change outputs (dtype, max_model_len...)."
     )
-    samples: int = Field(1, ge=1, description="Trajectories sampled per problem (K).")
-    agent: dict[str, Any] = Field(
-        default_factory=dict,
-        validate_default=True,
-        description="AgentConfig fields (mode, temperature, seed, limits); defaults fill the rest.",
+    agent: AgentConfig = Field(
+        default_factory=lambda: AgentConfig(seed=0),
+        description="The agent's settings, samples per problem (K) included; the seed defaults to 0.",
     )
     critic: str | None = Field(None, description="Critic model (agent.critic.Critic); None: no critique.")
     critic_backend: str = Field("auto", description="Backend of the critic model.")
@@ -76,16 +71,27 @@ class CollectSpec(BaseModel):
         description="agent.critic.CriticConfig fields (max_tokens, samples, prompts...); defaults fill the rest.",
     )
 
-    @field_validator("agent")
+    @model_validator(mode="before")
     @classmethod
-    def _complete_agent(cls, agent: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        # Record the full agent configuration (defaults included), so that a default changed between
-        # versions shows up as a difference on resume. Several samples default to temperature 0.7.
-        given = dict(agent)
-        if info.data.get("samples", 1) > 1 and "temperature" not in given:
-            given["temperature"] = 0.7
-        given.setdefault("seed", 0)
-        return AgentConfig.model_validate(given).model_dump(mode="json")
+    def _agent_fields_inside(cls, data: Any) -> Any:
+        """``samples`` belongs to the agent (earlier manifests kept it beside); a collection's seed defaults to 0."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        agent = data.get("agent") or {}
+        agent = agent.model_dump(exclude_unset=True) if isinstance(agent, AgentConfig) else dict(agent)
+        samples = data.pop("samples", None)
+        if samples is not None:
+            agent.setdefault("samples", samples)
+        if agent.get("seed") is None:
+            agent["seed"] = 0
+        data["agent"] = agent
+        return data
+
+    @property
+    def samples(self) -> int:
+        """Trajectories per problem (K)."""
+        return self.agent.samples
 
     @field_validator("critic_config")
     @classmethod
@@ -102,7 +108,7 @@ class CollectSpec(BaseModel):
 
     def agent_config(self) -> AgentConfig:
         """The agent's configuration for every trajectory of this job."""
-        return AgentConfig.model_validate(self.agent)
+        return self.agent
 
 
 class CollectOptions(BaseModel):

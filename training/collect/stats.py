@@ -2,7 +2,7 @@
 
 Reads the collection with :func:`~.shards.read_collection` (files are not changed), computes pass@k
 and maj@k with the eval core (:func:`eval.metrics.compute_metrics`), the agent's code use and sandbox
-error rate (:func:`eval.run.agent_stats`), and draws the critic's 1-10 scores as a PNG histogram.
+error rate (:func:`eval.summary.agent_stats`), and draws the critic's 1-10 scores as a PNG histogram.
 
 Example:
     >>> score_histogram([]) == {str(s): 0 for s in range(1, 11)} | {"none": 0}
@@ -102,7 +102,7 @@ def collection_stats(
         (the PNG's path or None), ``manifest`` (status and spec, for collections).
     """
     from eval.metrics import compute_metrics
-    from eval.run import agent_stats, samples_from_trajectories
+    from eval.summary import agent_stats, samples_from_trajectories
 
     folder = Path(path)
     trajs = list(read_collection(folder))

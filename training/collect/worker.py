@@ -77,9 +77,9 @@ class ProblemSolver:
     @classmethod
     def load(cls, spec: CollectSpec, options: CollectOptions) -> ProblemSolver:
         """Load the policy model (and the critic) and set the agent up as the spec says."""
+        from agent.agent import Agent
         from agent.backends import load_backend
         from agent.backends.retry import RetryingBackend
-        from agent.solve import Agent
 
         inner = load_backend(spec.model, spec.backend, **options.backend_options(spec))
         owned: list[Any] = [inner]

@@ -9,7 +9,7 @@ method   path                            body -> answer
 GET      /health                         -> :class:`Health` (no token; 503 when failing)
 POST     /v1/sessions                    :class:`CreateSession` -> 201 :class:`SessionInfo`
 GET      /v1/sessions                    -> list of this client's :class:`SessionInfo`
-POST     /v1/sessions/{id}/run           :class:`RunRequest` -> :class:`~sandbox.base.ExecResult`
+POST     /v1/sessions/{id}/run           :class:`RunRequest` -> :class:`~sandbox.results.ExecResult`
 POST     /v1/sessions/{id}/restart       -> 204 (the kernel is replaced; variables are lost)
 DELETE   /v1/sessions/{id}               -> 204
 POST     /v1/keepalive                   :class:`KeepAlive` -> :class:`KeepAliveResult`

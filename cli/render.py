@@ -113,9 +113,7 @@ def print_solution_summary(console: Console, solution) -> None:
     tokens = sum(t.completion_tokens for t in trajs)
     calls = sum(t.tool_calls for t in trajs)
     seconds = max((t.timings.total for t in trajs), default=0.0)
-    console.print(
-        f"[dim]{len(trajs)} sample(s), {calls} code run(s), {tokens} generated tokens, {seconds:.1f} s[/]"
-    )
+    console.print(f"[dim]{len(trajs)} sample(s), {calls} code run(s), {tokens} generated tokens, {seconds:.1f} s[/]")
 
 
 def print_eval_summary(console: Console, metrics: dict) -> None:

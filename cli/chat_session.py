@@ -12,11 +12,11 @@ import threading
 
 from rich.console import Console
 
+from agent.agent import Agent
+from agent.errors import GenerationCancelled, MathAgentError
 from eval.records import Problem
 
-from .errors import GenerationCancelled, MathAgentError
 from .render import LiveRenderer, print_solution_summary
-from .solve import Agent
 
 __all__ = ["ChatSession", "run_chat"]
 
@@ -66,7 +66,7 @@ class ChatSession:
             self.console.print("[yellow]stopped[/]")
             return
         self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": traj.text}]
-        from .solve import Solution
+        from agent.agent import Solution
 
         print_solution_summary(
             self.console, Solution(question=question, answer=traj.answer, chosen=0, trajectories=[traj])

@@ -1,4 +1,4 @@
-"""The result record of one cell and the sandbox's error hierarchy.
+"""The result record of one cell.
 
 Cell-level failures (a timeout, an exception in user code, a crashed kernel) are never raised: they
 come back inside :class:`ExecResult` so that the agent can show them to the model as text. Errors are
@@ -10,16 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = [
-    "ExecResult",
-    "SandboxError",
-    "IsolationUnavailableError",
-    "KernelStartError",
-    "SandboxClosedError",
-    "PoolTimeoutError",
-    "SandboxServiceError",
-    "SandboxAuthError",
-]
+__all__ = ["ExecResult"]
 
 
 class ExecResult(BaseModel):
@@ -74,31 +65,3 @@ class ExecResult(BaseModel):
             half = max(max_chars // 2 - 20, 0)
             text = f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
         return text
-
-
-class SandboxError(Exception):
-    """Base class of every error the sandbox raises on purpose."""
-
-
-class IsolationUnavailableError(SandboxError):
-    """The requested isolation mode cannot work here; the message says what to install."""
-
-
-class KernelStartError(SandboxError):
-    """A kernel did not start or did not answer in time."""
-
-
-class SandboxClosedError(SandboxError):
-    """A Sandbox or SandboxPool was used after close()."""
-
-
-class PoolTimeoutError(SandboxError, TimeoutError):
-    """No warm kernel became available within the acquire timeout."""
-
-
-class SandboxServiceError(SandboxError):
-    """A sandbox service could not be reached or gave an unexpected answer; the message says which."""
-
-
-class SandboxAuthError(SandboxServiceError):
-    """A sandbox service refused the token (set ``$MATHAGENT_SANDBOX_TOKEN`` to one the service accepts)."""

@@ -1,8 +1,8 @@
 """``mathagent sandbox ...``: run the sandbox service, make tokens.
 
 Example:
-    >>> sandbox_app.info.name is None
-    True
+    >>> sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+    ['serve', 'token']
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["sandbox_app"]
+from ..console import fail
+from ..options import SetOpt, apply_dotted, parse_sets
 
-sandbox_app = typer.Typer(help="The sandbox service: jailed Python sessions over HTTP for remote agents.")
+__all__ = ["app"]
+
+app = typer.Typer(help="The sandbox service: jailed Python sessions over HTTP for remote agents.")
 
 
 def _load_config(path: Path | None):
@@ -34,7 +37,7 @@ def _load_config(path: Path | None):
     return ServiceConfig.model_validate(data)
 
 
-@sandbox_app.command("serve")
+@app.command("serve")
 def serve(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="ServiceConfig as JSON or YAML; flags override it.")
@@ -54,6 +57,7 @@ def serve(
     ] = None,
     cell_timeout: Annotated[float | None, typer.Option(help="Most seconds a cell may run.")] = None,
     memory_mb: Annotated[int | None, typer.Option(help="Memory of one session.")] = None,
+    sets: SetOpt = None,
 ) -> None:
     """Serve sandbox sessions over HTTP until Ctrl-C / SIGTERM (token required: $MATHAGENT_SANDBOX_TOKEN)."""
     from pydantic import ValidationError
@@ -61,8 +65,6 @@ def serve(
     from sandbox import SandboxError
     from sandbox.service import run_service
     from sandbox.service_config import ServiceConfig, load_tokens
-
-    from .cli import _fail
 
     try:
         cfg = _load_config(config)
@@ -74,14 +76,15 @@ def serve(
         limits = {k: v for k, v in {"cell_timeout_s": cell_timeout, "memory_mb": memory_mb}.items() if v is not None}
         if limits:
             update["limits"] = cfg.limits.model_copy(update=limits).model_dump()
-        cfg = ServiceConfig.model_validate({**cfg.model_dump(), **update})
+        data = {**cfg.model_dump(), **update}
+        cfg = ServiceConfig.model_validate(apply_dotted(data, parse_sets(sets or [])))
         tokens = load_tokens(token_file)
         run_service(cfg, tokens)
     except (OSError, ValueError, ValidationError, SandboxError) as exc:
-        _fail(exc)
+        fail(exc)
 
 
-@sandbox_app.command("token")
+@app.command("token")
 def token() -> None:
     """Print a new random client token (export it as MATHAGENT_SANDBOX_TOKEN on both sides)."""
     print(secrets.token_urlsafe(32))

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from agent.errors import MathAgentError
+from common.errors import MathAgentError
+
+from ..console import USER_ERRORS, console, fail, progress
 
 __all__ = ["app"]
 
@@ -23,8 +24,6 @@ app = typer.Typer(
     help="Fine-tune the model on its own trajectories: sft, rft, dpo, critic, verifier, data, pipeline.",
     no_args_is_help=True,
 )
-console = Console()
-err_console = Console(stderr=True)
 
 ConfigArg = Annotated[str | None, typer.Argument(help="YAML config (configs/train/<job>.yaml); options override it.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model to start from (alias, file, folder).")]
@@ -45,11 +44,6 @@ _JOBS = {
 }
 
 
-def _fail(exc: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(2)
-
-
 def _quiet_libraries() -> None:
     try:
         import datasets
@@ -65,16 +59,7 @@ def _quiet_libraries() -> None:
 
 
 def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(
-        TextColumn("[bold]{task.description}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeRemainingColumn(),
-        console=err_console,
-    )
+    return progress(None, "info")
 
 
 def _print_result(res) -> None:
@@ -90,7 +75,7 @@ def _print_result(res) -> None:
     if res.job == "critic":
         hint = f"mathagent solve '...' --samples 4 --critic-model {res.model_path}"
     elif res.job == "verifier":
-        hint = f"python: Agent(..., verifier=training.verifier.ValueVerifier('{res.model_path}'))"
+        hint = f"python: Agent(..., critic=training.verifier.ValueVerifier('{res.model_path}'))"
     else:
         hint = f"mathagent solve '...' --model {res.model_path} --backend transformers"
     console.print(f"use it: [cyan]{hint}[/]")
@@ -99,7 +84,7 @@ def _print_result(res) -> None:
 def _run_job(kind: str, config, model, data, out, overrides, force) -> None:
     import importlib
 
-    from .config import load_config
+    from training.config import load_config
 
     cfg_mod, cfg_cls, run_mod, run_fn = _JOBS[kind]
     _quiet_libraries()
@@ -117,8 +102,8 @@ def _run_job(kind: str, config, model, data, out, overrides, force) -> None:
 
         with progress:
             res = runner(cfg, on_progress=on_progress, force=force)
-    except (MathAgentError, ValueError, OSError) as exc:
-        _fail(exc)
+    except USER_ERRORS as exc:
+        fail(exc)
     _print_result(res)
 
 
@@ -154,14 +139,14 @@ def data_cmd(
     """Build a dataset only, and print what the builder kept and why (no model needed)."""
     from pydantic import BaseModel, ConfigDict
 
-    from .config import load_config
-    from .data.critic import CriticOptions, build_critic_examples
-    from .data.examples import RenderOptions
-    from .data.pairs import PairOptions, build_dpo_pairs
-    from .data.select import SelectOptions, build_sft_examples
-    from .data.sources import read_trajectories
-    from .data.value import ValueOptions, build_value_examples
-    from .jobs import write_jsonl
+    from training.config import load_config
+    from training.data.critic import CriticOptions, build_critic_examples
+    from training.data.examples import RenderOptions
+    from training.data.pairs import PairOptions, build_dpo_pairs
+    from training.data.select import SelectOptions, build_sft_examples
+    from training.data.sources import read_trajectories
+    from training.data.value import ValueOptions, build_value_examples
+    from training.jobs import write_jsonl
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -186,8 +171,8 @@ def data_cmd(
             raise MathAgentError(f"unknown dataset kind {kind!r}: sft, rft, dpo, critic or value")
         if out:
             write_jsonl(Path(out), records)
-    except (MathAgentError, ValueError, OSError) as exc:
-        _fail(exc)
+    except USER_ERRORS as exc:
+        fail(exc)
     console.print(report.summary())
     if report.notes:
         console.print(json.dumps(report.notes))
@@ -205,9 +190,9 @@ def pipeline_cmd(
     until: Annotated[str | None, typer.Option("--until", help="Stop after this stage.")] = None,
 ) -> None:
     """Run (or resume) collect -> critique -> RFT -> DPO -> eval; each stage is skipped once done."""
-    from .config import load_config
-    from .pipeline import run_pipeline
-    from .pipeline_config import PipelineConfig
+    from training.config import load_config
+    from training.pipeline import run_pipeline
+    from training.pipeline_config import PipelineConfig
 
     _quiet_libraries()
     progress = _progress()
@@ -232,8 +217,8 @@ def pipeline_cmd(
         cfg = load_config(PipelineConfig, config, overrides or [])
         with progress:
             summary = run_pipeline(cfg, restart_from=restart_from, until=until, on_event=on_event)
-    except (MathAgentError, ValueError, OSError) as exc:
-        _fail(exc)
+    except USER_ERRORS as exc:
+        fail(exc)
     table = Table(title=f"pipeline: {summary['workdir']}")
     for col in ("stage", "seconds", "result"):
         table.add_column(col, overflow="fold")

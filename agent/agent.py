@@ -26,6 +26,7 @@ from eval.trajectory import Timings, Trajectory
 
 from .backends import Backend, load_backend
 from .config import AgentConfig
+from .critic import Critic, CriticSpec
 from .graph import build_graph, recursion_limit
 from .models import DEFAULT_MODEL, model_prompt
 from .prompting import load_prompt
@@ -89,25 +90,18 @@ class Agent:
     Args:
         model: Alias, GGUF file, checkpoint folder or hub id (default: the CPU default model).
         backend: ``llamacpp`` | ``transformers`` | ``openai`` | ``vllm`` | ``auto``.
-        config: Mode, limits and sampling (:class:`AgentConfig`); keyword overrides below win.
+        config: Mode, limits, sampling, samples and re-ranking (:class:`AgentConfig`); keyword
+            ``overrides`` win over it.
         llm: An already loaded backend to use instead of loading ``model``.
+        critic: What scores the samples: a critic model name (the agent's own model name shares the
+            loaded model), a :class:`~agent.critic.CriticSpec` (a name and how it judges), a
+            :class:`~agent.critic.Critic`, or any :class:`~agent.verifier.Verifier`.
         sandbox: Isolation of the kernels: ``jail`` (default), ``docker``, ``none`` (development only),
             or a URL of a sandbox service (``http://host:8080``; token from ``$MATHAGENT_SANDBOX_TOKEN``).
-        pool_size: Warm kernels kept ready (default: concurrency).
         concurrency: Problems in flight at once in :meth:`solve_many`.
+        pool_size: Warm kernels kept ready (default: ``concurrency``).
         backend_options: Passed to :func:`~agent.backends.load_backend` (e.g. ``n_threads``, ``base_url``).
-        critic: A critic model (the agent's own model name shares the loaded model) or a
-            :class:`~agent.critic.Critic`: its reference-free critiques score the samples.
-        critic_config: :class:`~agent.critic.CriticConfig` of a critic given by name.
-        verifier: Any :class:`~agent.verifier.Verifier` instead of a critic.
-        rerank: How to choose among samples: ``majority`` | ``weighted`` | ``cluster`` | ``best``
-            (default: ``cluster`` with a critic or verifier, else ``majority``); see :mod:`agent.rerank`.
-        top_clusters: Clusters kept by ``cluster`` re-ranking.
-        overrides: Any :class:`AgentConfig` field (``mode="cot"``, ``temperature=0.7``...).
-
-    Example:
-        >>> Agent.__name__
-        'Agent'
+        overrides: Any :class:`AgentConfig` field (``mode="cot"``, ``temperature=0.7``, ``rerank="best"``...).
     """
 
     def __init__(
@@ -117,15 +111,11 @@ class Agent:
         *,
         config: AgentConfig | None = None,
         llm: Backend | None = None,
+        critic: str | CriticSpec | Critic | Verifier | None = None,
         sandbox: str = "jail",
-        pool_size: int | None = None,
         concurrency: int = 4,
+        pool_size: int | None = None,
         backend_options: dict[str, Any] | None = None,
-        critic: Any = None,
-        critic_config: Any = None,
-        verifier: Verifier | None = None,
-        rerank: str | None = None,
-        top_clusters: int = 2,
         **overrides: Any,
     ) -> None:
         base = config or AgentConfig()
@@ -140,17 +130,21 @@ class Agent:
         self._pool = None
         self._scheduler: GenerationScheduler | None = None
         self._graphs: dict[AgentConfig, Any] = {}
-        self.verifier, self._owns_verifier = None, False
+        self.verifier: Verifier | None = None
+        self._owns_verifier = False
         try:
-            self.rerank = resolve_method(rerank, critic is not None or verifier is not None)
+            self.rerank = resolve_method(self.config.rerank, critic is not None)
             self.verifier, self._owns_verifier = make_verifier(
-                critic, verifier, critic_config=critic_config, llm=self.llm,
-                model=model if self._owns_llm else None, backend=backend, backend_options=backend_options,
+                critic,
+                llm=self.llm,
+                model=model if self._owns_llm else None,
+                backend=backend,
+                backend_options=backend_options,
             )
         except BaseException:
             self.close()
             raise
-        self.top_clusters = top_clusters
+        self.top_clusters = self.config.top_clusters
 
     # -- lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> Agent:
@@ -324,7 +318,7 @@ class Agent:
         self,
         problem: Problem | str,
         *,
-        samples: int = 1,
+        samples: int | None = None,
         rerank: str | None = None,
         stream: Callable[[str], None] | None = None,
         on_event: Callable[[str, str], None] | None = None,
@@ -335,10 +329,8 @@ class Agent:
         ``rerank`` (default: the agent's) picks the answer; see :mod:`agent.rerank`.
         """
         problem = _as_problem(problem, 0)
-        config = self.config
-        if samples > 1 and config.temperature == 0:
-            config = config.model_copy(update={"temperature": 0.7})
-            logger.info("samples=%d with temperature 0 would repeat one answer: sampling at 0.7", samples)
+        samples = samples or self.config.samples
+        config = self.config.for_samples(samples)  # the temperature rule: several samples are not greedy
         trajs = await asyncio.gather(
             *(
                 self.arun_trajectory(
@@ -372,7 +364,7 @@ class Agent:
         self,
         problems: Iterable[Problem | str],
         *,
-        samples: int = 1,
+        samples: int | None = None,
         rerank: str | None = None,
         on_done: Callable[[Solution], None] | None = None,
     ) -> list[Solution]:
@@ -380,7 +372,7 @@ class Agent:
 
         Args:
             problems: Problems or question strings.
-            samples: Trajectories per problem.
+            samples: Trajectories per problem (default: the config's).
             rerank: How to choose among samples (default: the agent's).
             on_done: Called with each solution as it completes (in completion order).
 
@@ -409,13 +401,19 @@ class Agent:
             self._graphs.clear()
 
     def solve(
-        self, problem: Problem | str, *, samples: int = 1, rerank: str | None = None, stream=None, on_event=None
+        self,
+        problem: Problem | str,
+        *,
+        samples: int | None = None,
+        rerank: str | None = None,
+        stream=None,
+        on_event=None,
     ) -> Solution:
         """Synchronous :meth:`asolve`."""
         return self.run(self.asolve(problem, samples=samples, rerank=rerank, stream=stream, on_event=on_event))
 
     def solve_many(
-        self, problems: Iterable[Problem | str], *, samples: int = 1, rerank: str | None = None, on_done=None
+        self, problems: Iterable[Problem | str], *, samples: int | None = None, rerank: str | None = None, on_done=None
     ) -> list[Solution]:
         """Synchronous :meth:`asolve_many`."""
         return self.run(self.asolve_many(problems, samples=samples, rerank=rerank, on_done=on_done))
@@ -426,14 +424,12 @@ def solve(
     *,
     model: str = DEFAULT_MODEL,
     backend: str = "auto",
-    mode: str = "tir",
-    samples: int = 1,
-    rerank: str | None = None,
-    critic: Any = None,
-    temperature: float | None = None,
+    samples: int | None = None,
+    critic: str | CriticSpec | Critic | Verifier | None = None,
     sandbox: str = "jail",
     backend_options: dict[str, Any] | None = None,
-    **config: Any,
+    config: AgentConfig | None = None,
+    **overrides: Any,
 ) -> Solution:
     """Solve one math problem: load the model, run ``samples`` trajectories, vote, clean up.
 
@@ -443,25 +439,23 @@ def solve(
         question: The problem text (or a :class:`~eval.records.Problem` with a reference answer).
         model: Alias, GGUF file, checkpoint folder or hub id.
         backend: ``llamacpp`` | ``transformers`` | ``openai`` | ``vllm`` | ``auto``.
-        mode: ``tir`` (default), ``cot`` or ``pal``.
-        samples: Trajectories; more than one gives a vote over equivalent answers.
-        rerank: ``majority`` | ``weighted`` | ``cluster`` | ``best`` (default: ``cluster`` with a critic,
-            else ``majority``).
-        critic: A critic model name (``model`` itself shares the loaded model) or a
-            :class:`~agent.critic.Critic`; its reference-free critiques score the samples.
-        temperature: Sampling temperature (default 0, or 0.7 when ``samples > 1``).
+        samples: Trajectories (default: the config's, 1); more than one gives a vote over equivalent
+            answers, sampled at temperature 0.7 unless another is given.
+        critic: What scores the samples (see :class:`Agent`).
         sandbox: Kernel isolation: ``jail`` | ``docker`` | ``none``, or a sandbox service URL.
         backend_options: Passed to the backend loader.
-        config: Other :class:`AgentConfig` fields (``max_tool_calls``, ``cell_timeout``, ...).
-
-    Example:
-        >>> callable(solve)
-        True
+        config: An :class:`AgentConfig`; ``overrides`` (``mode``, ``temperature``, ``rerank``,
+            ``max_tool_calls``, ...) win over it.
     """
-    if temperature is not None:
-        config["temperature"] = temperature
+    cfg = AgentConfig.model_validate({**(config or AgentConfig()).model_dump(), **overrides})
+    n = samples or cfg.samples
     with Agent(
-        model, backend, sandbox=sandbox, concurrency=max(1, samples), backend_options=backend_options,
-        mode=mode, critic=critic, rerank=rerank, **config,
+        model,
+        backend,
+        config=cfg.for_samples(n),
+        critic=critic,
+        sandbox=sandbox,
+        concurrency=max(1, n),
+        backend_options=backend_options,
     ) as agent:
-        return agent.solve(question, samples=samples)
+        return agent.solve(question, samples=n)

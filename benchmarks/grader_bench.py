@@ -6,8 +6,8 @@ one thread, caches cleared before each set; math-verify runs with its own timeou
 
 Run (about a minute on one core)::
 
-    python -m eval.grader_bench            # prints a markdown table
-    python -m eval.grader_bench --limit 100
+    python benchmarks/grader_bench.py            # prints a markdown table
+    python benchmarks/grader_bench.py --limit 100
 
 Example:
     >>> _perturb("\\\\frac{3}{4}")

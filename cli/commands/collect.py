@@ -14,6 +14,20 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from ..console import USER_ERRORS, console, fail, progress
+from ..options import (
+    BackendOpt,
+    BaseUrlOpt,
+    CellTimeoutOpt,
+    MaxTokensOpt,
+    MaxToolCallsOpt,
+    ModeOpt,
+    SandboxOpt,
+    TemperatureOpt,
+    agent_config,
+    configurable,
+)
+
 __all__ = ["app"]
 
 
@@ -69,6 +83,7 @@ def _fmt_eta(seconds: float | None) -> str:
 
 
 @app.command("run")
+@configurable
 def run(
     dataset: Annotated[str, typer.Argument(help="Dataset: JSONL/JSON/Parquet file, gsm8k, math500 or hf:<name>.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Collection folder (resumable).")],
@@ -82,10 +97,8 @@ def run(
     critic_reference: Annotated[bool, typer.Option(help="Give the critic the reference answer.")] = True,
     critic_max_tokens: Annotated[int | None, typer.Option(help="Most tokens of one critique.")] = None,
     critic_samples: Annotated[int | None, typer.Option(help="Critiques per trajectory (score: their mean).")] = None,
-    backend: Annotated[
-        str, typer.Option("--backend", "-b", help="llamacpp | transformers | openai | vllm | auto.")
-    ] = ("auto"),
-    base_url: Annotated[str | None, typer.Option(help="Server URL for --backend openai.")] = None,
+    backend: BackendOpt = "auto",
+    base_url: BaseUrlOpt = None,
     backend_opt: Annotated[
         list[str], typer.Option(help="Backend option KEY=VALUE (repeatable), e.g. enforce_eager=true.")
     ] = [],  # noqa: B006 - typer needs a literal default
@@ -96,14 +109,14 @@ def run(
     ] = [],  # noqa: B006 - typer needs a literal default
     limit: Annotated[int | None, typer.Option(min=1, help="First N problems only (may grow on resume).")] = None,
     skip_bad: Annotated[bool, typer.Option(help="Skip malformed dataset records instead of stopping.")] = False,
-    mode: Annotated[str, typer.Option(help="tir | cot | pal.")] = "tir",
-    temperature: Annotated[float | None, typer.Option(help="Default 0.7 with K > 1, else 0.")] = None,
-    seed: Annotated[int, typer.Option(help="Sampling seed; sample i uses seed + i.")] = 0,
-    max_tool_calls: Annotated[int, typer.Option(help="Most code blocks run per trajectory.")] = 6,
-    max_tokens: Annotated[int, typer.Option(help="Most generated tokens per trajectory.")] = 2048,
-    cell_timeout: Annotated[float, typer.Option(help="Seconds per code block.")] = 15.0,
+    mode: ModeOpt = None,
+    temperature: TemperatureOpt = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed; sample i uses seed + i.", show_default="0")] = None,
+    max_tool_calls: MaxToolCallsOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    cell_timeout: CellTimeoutOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Trajectories in flight (per Ray worker).")] = 4,
-    sandbox: Annotated[str, typer.Option(help="Kernel isolation: jail | docker | none | a service URL.")] = "jail",
+    sandbox: SandboxOpt = "jail",
     threads: Annotated[int | None, typer.Option(help="CPU threads for in-process models.")] = None,
     max_error_rate: Annotated[float, typer.Option(help="Stop when this share of code cells fail in the sandbox.")] = (
         0.2
@@ -123,42 +136,22 @@ def run(
 
     Killed at any moment, the same command resumes where it stopped (nothing lost, nothing twice).
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from training.collect.runner import run_collection
+    from training.collect.spec import CollectOptions, CollectSpec, SandboxErrorRateExceeded
 
-    from agent.cli import err_console
-    from agent.errors import MathAgentError
-    from eval.errors import EvalError
-
-    from .runner import run_collection
-    from .spec import CollectOptions, CollectSpec, SandboxErrorRateExceeded
-
-    progress = Progress(
-        TextColumn("[bold]collect[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} problems/min"),
-        TextColumn("acc {task.fields[acc]}"),
-        TextColumn("sandbox err {task.fields[err]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA {task.fields[eta]}"),
-        console=err_console,
+    bar = progress(
+        "collect",
+        "{task.fields[rate]} problems/min",
+        "acc",
+        "sandbox err {task.fields[err]}",
+        elapsed=True,
+        eta="field",
     )
-    task = progress.add_task("collect", total=None, rate="-", acc="-", err="-", eta="-")
+    task = bar.add_task("collect", total=None, rate="-", acc="-", err="-", eta="-")
 
-    agent_cfg: dict[str, Any] = {
-        "mode": mode,
-        "max_tool_calls": max_tool_calls,
-        "max_tokens": max_tokens,
-        "cell_timeout": cell_timeout,
-        "seed": seed,
-    }
-    if temperature is not None:
-        agent_cfg["temperature"] = temperature
-
-    def fail(exc: Exception, code: int = 2) -> None:
-        progress.stop()
-        err_console.print(f"[bold red]error:[/] {exc}".replace("pass skip_bad=True", "use --skip-bad"))
-        raise typer.Exit(code)
+    def stop(exc: Exception, code: int = 2) -> None:
+        bar.stop()
+        fail(str(exc).replace("pass skip_bad=True", "use --skip-bad"), code)
 
     try:
         spec = CollectSpec(
@@ -168,8 +161,7 @@ def run(
             model=model,
             backend=backend,
             backend_options=_parse_opts(backend_opt, "--backend-opt"),
-            samples=samples,
-            agent=agent_cfg,
+            agent=agent_config(locals(), base={"seed": 0}),
             critic=critic,
             critic_backend=critic_backend,
             critic_reference=critic_reference,
@@ -194,12 +186,12 @@ def run(
             ray_cpus=ray_cpus,
             ray_gpus=ray_gpus,
         )
-    except ValueError as exc:
-        fail(exc)
+    except USER_ERRORS as exc:
+        stop(exc)
 
     def on_progress(p) -> None:
-        progress.start()  # shown once the problems are loaded and the spec checked
-        progress.update(
+        bar.start()  # shown once the problems are loaded and the spec checked
+        bar.update(
             task,
             completed=p.problems_done,
             total=p.problems_total,
@@ -213,11 +205,11 @@ def run(
         try:
             manifest = run_collection(spec, out, options, on_progress=on_progress)
         finally:
-            progress.stop()
+            bar.stop()
     except SandboxErrorRateExceeded as exc:
-        fail(exc, 3)
-    except (MathAgentError, EvalError, ValueError) as exc:
-        fail(exc)
+        stop(exc, 3)
+    except USER_ERRORS as exc:
+        stop(exc)
     if as_json:
         print(json.dumps(manifest.counts, indent=2))
         return
@@ -226,8 +218,6 @@ def run(
 
 def _print_summary(manifest, out: Path) -> None:
     from rich.table import Table
-
-    from agent.cli import console
 
     c = manifest.counts
     run = c.get("this_run", {})
@@ -264,16 +254,12 @@ def stats(
     """Counts, accuracy, pass@k / maj@k, code use, sandbox errors and a critic score histogram (PNG)."""
     from rich.table import Table
 
-    from agent.cli import console, err_console
-    from agent.errors import MathAgentError
-
-    from .stats import collection_stats
+    from training.collect.stats import collection_stats
 
     try:
         s = collection_stats(path, histogram=histogram)
-    except (MathAgentError, ValueError, OSError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    except USER_ERRORS as exc:
+        fail(exc)
     if as_json:
         print(json.dumps(s, indent=2))
         return

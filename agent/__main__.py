@@ -1,5 +1,0 @@
-"""``python -m agent`` runs the ``mathagent`` CLI."""
-
-from .cli import main
-
-main()

@@ -1,0 +1,5 @@
+"""``python -m cli`` runs the ``mathagent`` command line."""
+
+from .app import main
+
+main()
