@@ -378,8 +378,11 @@ def _math_verify(p: str, g: str) -> _V:
     return _V(eq, "math-verify", "symbolically equal" if eq else "math-verify says different")
 
 
-def _slow_compare(pred: str, gold: str, opts: dict[str, Any]) -> dict[str, Any]:
-    """Worker-side comparison: the fast rules, then math-verify on normalised and raw strings."""
+def slow_compare(pred: str, gold: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """The worker side of a comparison (:mod:`eval.grade_worker`): the fast rules, then math-verify.
+
+    Math-verify runs on the normalised strings, and on the raw ones when normalising changed them.
+    """
     o = GradeOptions(**opts)
     v = _cmp(pred, gold, o, slow=True)
     if v.result is not True and (pred.strip(), gold.strip()) != (normalize_answer(pred), normalize_answer(gold)):

@@ -38,9 +38,7 @@ __all__ = ["GraderPool", "WorkerTimeout", "WorkerCrashed", "get_pool", "shutdown
 logger = logging.getLogger(__name__)
 
 _PKG_PARENT = str(Path(__file__).resolve().parents[1])
-_WORKER_CODE = (
-    "import sys; sys.path.insert(0, sys.argv[1]); from eval.grade_pool import _worker_main; _worker_main(sys.argv[2])"
-)
+_WORKER_CODE = "import sys; sys.path.insert(0, sys.argv[1]); from eval.grade_worker import serve; serve(sys.argv[2])"
 
 
 class WorkerTimeout(Exception):
@@ -271,32 +269,3 @@ def _forget_parent_pools() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_parent_pools)
-
-
-def _worker_main(memory_mb: str) -> None:  # pragma: no cover - runs in the child
-    """Entry point of a worker process: answer requests until stdin closes."""
-    import resource
-
-    limit = int(memory_mb) * 1024 * 1024
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):
-        pass
-    out = os.fdopen(os.dup(1), "wb", buffering=0)
-    os.dup2(2, 1)  # anything printed by libraries goes to stderr, not into the protocol
-    logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
-    import importlib
-
-    grade = importlib.import_module("eval.grade")
-    grade._slow_compare("1", "1", {})  # import math-verify and sympy before saying ready
-    out.write(b'{"ready": true}\n')
-    for line in sys.stdin.buffer:
-        try:
-            req = json.loads(line)
-            reply = grade._slow_compare(req["pred"], req["gold"], req.get("opts") or {})
-        except MemoryError:
-            reply = {"equal": False, "method": "error", "reason": "the comparison ran out of memory"}
-        except Exception as exc:  # noqa: BLE001 - the grader fails closed, the reply says why
-            reply = {"equal": False, "method": "error", "reason": f"{type(exc).__name__}: {exc}"[:300]}
-        out.write(json.dumps(reply).encode() + b"\n")

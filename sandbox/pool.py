@@ -140,7 +140,7 @@ class SandboxPool:
 
     def acquire(self, timeout: float | None = None) -> Sandbox:
         """A new session on a warm kernel (waits for one up to `timeout`, default startup timeout)."""
-        return Sandbox(pool=self, preload=self.preload, kernel=self._take_kernel(timeout))
+        return Sandbox(pool=self, preload=self.preload, kernel=self.take_kernel(timeout))
 
     async def aacquire(self, timeout: float | None = None) -> Sandbox:
         """Async twin of :meth:`acquire`."""
@@ -156,7 +156,7 @@ class SandboxPool:
             self._to_close.append(kernel)
         return None
 
-    def _take_kernel(self, timeout: float | None = None) -> Kernel:
+    def take_kernel(self, timeout: float | None = None) -> Kernel:
         self.start()
         deadline = time.monotonic() + (timeout or self.limits.startup_timeout_s)
         with self._cond:
@@ -178,9 +178,9 @@ class SandboxPool:
             kernel = self._pop_ready()
         if kernel is not None:
             return kernel
-        return await asyncio.to_thread(self._take_kernel, timeout)
+        return await asyncio.to_thread(self.take_kernel, timeout)
 
-    def _discard(self, kernel: Kernel) -> None:
+    def discard(self, kernel: Kernel) -> None:
         """A session is done with `kernel`: it is closed in the background and replaced.
 
         Kernels handed to sessions are tracked too, so close() kills the kernels of open sessions.

@@ -1,6 +1,6 @@
 """The public session API: a :class:`Sandbox` is one problem's stateful, isolated Python kernel.
 
-What isolation `jail` guarantees (see docs/sandbox.md for the full list): no network (own network
+What isolation `jail` guarantees (docs/sandbox.md has the full list): no network (own network
 namespace, loopback only), no host files but read-only system folders and the interpreter, writes
 only to a private tmpfs scratch, no environment of the parent, uid 65534 with no capabilities,
 memory/process/file/output limits, and every process killed when the session ends or its host
@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from .errors import SandboxClosedError
 from .kernel import DEFAULT_PRELOAD, Kernel
@@ -21,14 +21,23 @@ from .launcher import Launcher, LocalLauncher
 from .limits import Limits
 from .results import ExecResult
 
-if TYPE_CHECKING:
-    from .pool import SandboxPool
-
-__all__ = ["Sandbox", "Isolation", "default_isolation", "make_launcher"]
+__all__ = ["Sandbox", "Isolation", "KernelSource", "default_isolation", "make_launcher"]
 
 logger = logging.getLogger(__name__)
 
 Isolation = Literal["jail", "docker", "none"]
+
+
+class KernelSource(Protocol):
+    """Where a session gets its kernels from and gives broken ones back (a :class:`~sandbox.pool.SandboxPool`)."""
+
+    def take_kernel(self, timeout: float | None = None) -> Kernel:
+        """A ready kernel (a warm one if there is one)."""
+        ...
+
+    def discard(self, kernel: Kernel) -> None:
+        """Give back a kernel that must not be reused (it is closed, and the pool starts another)."""
+        ...
 
 
 def default_isolation() -> Isolation:
@@ -84,7 +93,7 @@ class Sandbox:
         preload: tuple[str, ...] = DEFAULT_PRELOAD,
         *,
         docker_image: str | None = None,
-        pool: SandboxPool | None = None,
+        pool: KernelSource | None = None,
         kernel: Kernel | None = None,
     ) -> None:
         self.isolation: Isolation = pool.isolation if pool is not None else (isolation or default_isolation())
@@ -100,7 +109,7 @@ class Sandbox:
 
     def _new_kernel(self) -> Kernel:
         if self._pool is not None:
-            return self._pool._take_kernel()
+            return self._pool.take_kernel()
         if self._launcher is None:
             self._launcher = make_launcher(self.isolation, docker_image=self._docker_image)
         kernel = Kernel.start(self._launcher, self.limits, self.preload)
@@ -109,7 +118,7 @@ class Sandbox:
 
     def _discard(self, kernel: Kernel) -> None:
         if self._pool is not None:
-            self._pool._discard(kernel)
+            self._pool.discard(kernel)
         else:
             kernel.close()
 

@@ -216,4 +216,3 @@ def _as_list(x) -> list:
     if x is None:
         return []
     return list(x) if isinstance(x, list | tuple) else [x]
-

@@ -59,9 +59,23 @@ class LlamaServer:
         self.url = f"http://127.0.0.1:{self.port}/v1"
         threads = n_threads or int(os.environ.get("MATHAGENT_THREADS") or 1)
         cmd = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", alias,
-            "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(n_ctx),
-            "--n_threads", str(threads), "--interrupt_requests", "False",
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--model_alias",
+            alias,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(n_ctx),
+            "--n_threads",
+            str(threads),
+            "--interrupt_requests",
+            "False",
         ]
         # The server logs a lot: to a file, not to a pipe that nobody reads (a full pipe blocks it).
         self.log = tempfile.TemporaryFile(mode="w+")

@@ -57,9 +57,7 @@ class OpenAIBackend(Backend):
         self.max_concurrency = max_concurrency
         self.retries = retries
         key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
-        self.client = httpx.Client(
-            base_url=self.base_url, timeout=timeout, headers={"Authorization": f"Bearer {key}"}
-        )
+        self.client = httpx.Client(base_url=self.base_url, timeout=timeout, headers={"Authorization": f"Bearer {key}"})
 
     def _body(self, prompt: str, params: SamplingParams, seed: int | None, stream: bool) -> dict:
         body = {

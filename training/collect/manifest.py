@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.configs import ConfigMismatchError, config_diff
 
-from .shards import crash_point
+from .faults import crash_point
 from .spec import CollectionBusyError, CollectSpec
 
 __all__ = [

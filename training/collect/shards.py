@@ -25,13 +25,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.trajectory import Trajectory
 
+from .faults import crash_due, crash_now, crash_point
 from .spec import CollectError
 
 __all__ = [
@@ -49,35 +49,6 @@ logger = logging.getLogger(__name__)
 
 SHARDS = "shards"
 _NAME = "shard-{:05d}.jsonl"
-
-# Test hook: MATHAGENT_COLLECT_CRASH="<stage>:<n>" SIGKILLs this process at the n-th unit (counted from 1
-# in this process) at one of the stages below, to test resumption at exact points. Never set it otherwise.
-_CRASH_ENV = "MATHAGENT_COLLECT_CRASH"
-_counts: dict[str, int] = {}
-
-
-def crash_due(stage: str) -> bool:
-    """Whether ``$MATHAGENT_COLLECT_CRASH`` asks for a kill at this stage now (counts calls per stage)."""
-    spec = os.environ.get(_CRASH_ENV)
-    if not spec:
-        return False
-    want, _, n = spec.partition(":")
-    if want != stage:
-        return False
-    _counts[stage] = _counts.get(stage, 0) + 1
-    return _counts[stage] == int(n or 1)
-
-
-def crash_now() -> None:
-    """SIGKILL this process (the test hook's action)."""
-    logger.warning("test hook %s=%s: killing this process", _CRASH_ENV, os.environ.get(_CRASH_ENV))
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def crash_point(stage: str) -> None:
-    """SIGKILL this process if ``$MATHAGENT_COLLECT_CRASH`` names this stage and its count is reached."""
-    if crash_due(stage):
-        crash_now()
 
 
 @dataclass
