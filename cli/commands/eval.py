@@ -69,6 +69,8 @@ def eval_cmd(
         config = agent_config(locals(), base={"seed": 0})
         critic = critic_spec(critic_model, critic_max_tokens)
         check_rerank(config, critic)
+        if critic is not None and config.rerank is None:  # recorded as run: the default with a critic
+            config = config.model_copy(update={"rerank": "cluster"})
         spec = RunSpec(
             dataset=dataset, split=split, limit=limit, model=model, backend=backend, agent=config, critic=critic
         )

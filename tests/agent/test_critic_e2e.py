@@ -189,7 +189,8 @@ def test_eval_cli_reports_rerank_beside_maj_and_pass(tmp_path):
     for t in answered:
         assert_well_formed(t.critique)
     run = json.loads((out / "run.json").read_text())
-    assert run["critic"] == {"model": "smollm2-135m", "max_tokens": 48} and run["rerank"] == "cluster"
+    critic = run["critic"]
+    assert (critic["model"], critic["max_tokens"], run["agent"]["rerank"]) == ("smollm2-135m", 48, "cluster")
     report = (out / "report.md").read_text()
     if any(t.critique.score is not None for t in answered):
         assert {"rerank@2", "weighted_maj@2"} <= set(metrics["overall"])

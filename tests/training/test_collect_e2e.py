@@ -35,7 +35,7 @@ def collect_cmd(dataset: Path, out: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "agent",
+        "cli",
         "collect",
         str(dataset),
         "--out",
