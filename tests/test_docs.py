@@ -13,9 +13,22 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 PAGES = [README, *DOCS]
-TOP_DIRS = ("common", "agent", "sandbox", "eval", "training", "cli", "benchmarks", "configs", "docker", "scripts", "tests", "docs")
+TOP_DIRS = (
+    "common",
+    "agent",
+    "sandbox",
+    "eval",
+    "training",
+    "cli",
+    "benchmarks",
+    "configs",
+    "docker",
+    "scripts",
+    "tests",
+    "docs",
+)
 SUFFIXES = (".py", ".md", ".yaml", ".sh", ".toml", ".jsonl")
-PATH_RE = re.compile(r"(?<![\w./-])((?:%s)/[\w./-]*[\w])" % "|".join(TOP_DIRS))
+PATH_RE = re.compile(r"(?<![\w./-])((?:" + "|".join(TOP_DIRS) + r")/[\w./-]*[\w])")
 
 
 FENCE_RE = re.compile(r"^ *(`{3,}|~{3,})[^\n]*\n(.*?)^ *\1 *$", re.M | re.S)
@@ -48,8 +61,18 @@ def test_readme_is_short():
 
 def test_docs_pages_exist():
     names = {p.name for p in DOCS}
-    assert {"index.md", "agent.md", "sandbox.md", "grading.md", "collection.md", "training.md",
-            "deployment.md", "testing.md", "architecture.md", "benchmarks.md"} <= names
+    assert {
+        "index.md",
+        "agent.md",
+        "sandbox.md",
+        "grading.md",
+        "collection.md",
+        "training.md",
+        "deployment.md",
+        "testing.md",
+        "architecture.md",
+        "benchmarks.md",
+    } <= names
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
@@ -65,8 +88,11 @@ def test_named_paths_exist(page):
 
 
 def test_path_finder_sees_paths():
-    assert _named_paths("see `agent/agent.py` and `cli/commands/{a,b}.py`, `docs/x.md#y`") == {"agent/agent.py", "docs/x.md"}
-    fenced = "```bash\nrun configs/a.yaml\nmathagent solve \"...\" configs/b.yaml\n```\n"
+    assert _named_paths("see `agent/agent.py` and `cli/commands/{a,b}.py`, `docs/x.md#y`") == {
+        "agent/agent.py",
+        "docs/x.md",
+    }
+    fenced = '```bash\nrun configs/a.yaml\nmathagent solve "..." configs/b.yaml\n```\n'
     assert _named_paths(fenced) == {"configs/a.yaml"}
 
 
@@ -77,6 +103,9 @@ def test_mkdocs_builds_strict(tmp_path):
         pytest.skip("mkdocs is not installed")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
