@@ -95,10 +95,6 @@ class Critic:
         config: Prompts, sampling and limits (:class:`CriticConfig`).
         prompt: Shortcut for ``config.prompt`` (the reference-free prompt).
         backend_options: Passed to :func:`~agent.backends.load_backend` (``n_threads``, ``base_url``...).
-
-    Example:
-        >>> Critic.__name__
-        'Critic'
     """
 
     def __init__(

@@ -2,7 +2,7 @@
 
 Example:
     >>> find_code("Let me compute.\\n```python\\nprint(6*7)\\n```\\n")
-    CodeBlock(code='print(6*7)', start=16, end=42)
+    CodeBlock(code='print(6*7)', start=16, end=41)
 """
 
 from __future__ import annotations

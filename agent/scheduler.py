@@ -7,10 +7,6 @@ problem's code execution overlaps another's generation. Backends that cannot bat
 the requests one at a time, still overlapped with code execution. Backends with continuous batching
 (``backend.continuous``, vLLM) get each request as soon as it is made (``backend.submit``): it joins
 the engine's running batch and returns when it is done, without waiting for other requests.
-
-Example:
-    >>> GenerationScheduler.__name__
-    'GenerationScheduler'
 """
 
 from __future__ import annotations

@@ -56,10 +56,6 @@ class CriticVerifier:
     Args:
         critic: The critic.
         store: Put each critique on its trajectory (``trajectory.critique``).
-
-    Example:
-        >>> CriticVerifier.__name__
-        'CriticVerifier'
     """
 
     def __init__(self, critic: Critic, *, store: bool = True) -> None:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The fast gates, without reinstalling: lint, format, import layering, then a fast test subset.
+# The fast gates, without reinstalling: lint, format, import layering, the packages' doctests (their
+# Example: blocks), the docs site built strictly, then a fast test subset.
 #   bash scripts/dev_check.sh            # gates + the tests that need no model, Docker or service
 #   bash scripts/dev_check.sh --no-tests # gates only (what CI runs before the suite)
 set -euo pipefail
@@ -15,6 +16,12 @@ step "ruff format --check (packages)"
 "$BIN/ruff" format --check "${PACKAGES[@]}"
 step "import layering (lint-imports)"
 "$BIN/lint-imports" --no-cache
+step "doctests of the packages' Example: blocks"
+"$PY" -m pytest -q -p no:cacheprovider --doctest-modules -o testpaths= "${PACKAGES[@]}"
+step "docs site (mkdocs build --strict)"
+site="$(mktemp -d)"
+"$PY" -m mkdocs build --strict -q -d "$site"
+rm -rf "$site"
 if [ "${1:-}" != "--no-tests" ]; then
   step "fast tests"
   "$PY" -m pytest -q -p no:cacheprovider -m "not model and not slow and not vllm and not docker and not service" "$@"

@@ -2,11 +2,6 @@
 (SFT, RFT, DPO, critic, value-model verifier) and the Self-Critique pipeline.
 
 Names below load on first use (PEP 562), so ``import training.collect`` stays light.
-
-Example:
-    >>> import training
-    >>> training.run_sft.__name__
-    'run_sft'
 """
 
 from __future__ import annotations

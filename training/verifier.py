@@ -11,10 +11,6 @@ implements the ``Verifier`` protocol of :mod:`agent.verifier`.
 Run it::
 
     mathagent train verifier configs/train/verifier.yaml
-
-Example:
-    >>> ValueVerifier.__name__
-    'ValueVerifier'
 """
 
 from __future__ import annotations

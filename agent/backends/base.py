@@ -108,7 +108,7 @@ def truncate_at_stop(text: str, stop: Sequence[str]) -> tuple[str, str | None]:
 
 
 class StopScanner:
-    """Incremental stop-sequence detection for streamed text.
+    r"""Incremental stop-sequence detection for streamed text.
 
     Text is passed on to ``emit`` only once no stop sequence can start inside it, so a stream never
     shows part of a stop sequence.

@@ -1,9 +1,4 @@
-"""Convert a GGUF model to a Hugging Face checkpoint (for vLLM and for training), cached.
-
-Example:
-    >>> callable(gguf_to_hf)
-    True
-"""
+"""Convert a GGUF model to a Hugging Face checkpoint (for vLLM and for training), cached."""
 
 from __future__ import annotations
 

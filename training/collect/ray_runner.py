@@ -13,10 +13,6 @@ worker's lanes pull from.
 ``"auto"`` joins the cluster of ``ray start`` on this machine, ``"host:port"`` / ``"ray://host:port"``
 join a remote one. Every node needs mathagent installed (and the model available); the driver needs
 nothing more than Ray. An already initialized Ray (``ray.init`` called by the caller) is used as is.
-
-Example:
-    >>> RayExecutor.__name__
-    'RayExecutor'
 """
 
 from __future__ import annotations

@@ -13,11 +13,6 @@ sandbox looks broken.
 4. stops with :class:`SandboxErrorRateExceeded` once more than ``max_error_rate`` of this run's code
    cells failed inside the sandbox (after ``min_cells`` cells);
 5. records how the run ended in the manifest (``complete``, ``stopped``, ``failed``, ``interrupted``).
-
-Example:
-    >>> from training.collect.spec import CollectSpec
-    >>> run_collection.__name__
-    'run_collection'
 """
 
 from __future__ import annotations

@@ -8,10 +8,6 @@ overlaps generation with code execution on engines that do not (llama.cpp runs o
 
 :class:`LocalExecutor` runs a list of problems on one solver and yields each problem's trajectories
 as it completes; the Ray executor (:mod:`.ray_runner`) does the same with one solver per Ray worker.
-
-Example:
-    >>> LocalExecutor.__name__
-    'LocalExecutor'
 """
 
 from __future__ import annotations
