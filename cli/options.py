@@ -47,7 +47,6 @@ __all__ = [
     "ThreadsOpt",
     "BaseUrlOpt",
     "JsonOpt",
-    "AGENT_FIELDS",
     "agent_config",
     "backend_options",
     "configurable",
@@ -105,31 +104,17 @@ SetOpt = Annotated[
     typer.Option("--set", help="Set an option: key=value (repeatable; wins over flags and --config)."),
 ]
 
-#: The options of the agent commands that are :class:`~agent.config.AgentConfig` fields.
-AGENT_FIELDS = (
-    "mode",
-    "prompt",
-    "samples",
-    "rerank",
-    "top_clusters",
-    "temperature",
-    "seed",
-    "max_tool_calls",
-    "max_tokens",
-    "cell_timeout",
-)
-
 
 def agent_config(options: dict[str, Any], *, base: dict[str, Any] | None = None):
     """The :class:`~agent.config.AgentConfig` of a command's options (``None``: not given).
 
     Args:
-        options: The command's option values by name; keys that are not config fields are ignored.
+        options: The command's option values by name; names that are not AgentConfig fields are ignored.
         base: The command's own defaults (``{"seed": 0}``), under the options given.
     """
     from agent.config import AgentConfig
 
-    given = {k: v for k, v in options.items() if k in AGENT_FIELDS and v is not None}
+    given = {k: v for k, v in options.items() if k in AgentConfig.model_fields and v is not None}
     return AgentConfig.model_validate({**(base or {}), **given})
 
 
