@@ -2,7 +2,7 @@
 # The fast gates, without reinstalling: lint, format, import layering, the packages' doctests (their
 # Example: blocks), the docs site built strictly, then a fast test subset.
 #   bash scripts/dev_check.sh            # gates + the tests that need no model, Docker or service
-#   bash scripts/dev_check.sh --no-tests # gates only (what CI runs before the suite)
+#   bash scripts/dev_check.sh --no-tests # gates only (what CI runs after the suite)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
