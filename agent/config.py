@@ -19,13 +19,14 @@ Example:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .parsing import FENCE_CLOSE, OUTPUT_OPEN
 
-__all__ = ["AgentConfig", "Mode", "Rerank", "SAMPLING_TEMPERATURE"]
+__all__ = ["AgentConfig", "Mode", "Rerank", "SAMPLING_TEMPERATURE", "nest_agent_fields"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,3 +94,53 @@ class AgentConfig(BaseModel):
     def stop_sequences(self) -> tuple[str, ...]:
         """Stops for a generation: at an output block, or at a closed code fence (to run it at once)."""
         return {"tir": (OUTPUT_OPEN, FENCE_CLOSE), "pal": (FENCE_CLOSE,), "cot": ()}[self.mode]
+
+
+def nest_agent_fields(
+    data: Any, *, keys: Iterable[str] | None = None, defaults: Mapping[str, Any] | None = None
+) -> Any:
+    """Move agent settings written beside an ``agent`` section into it (a before-validator's body).
+
+    Run records, collection manifests and pipeline stages hold an ``agent: AgentConfig``; older files
+    and hand-written YAML put some of its fields beside it (``samples: 4``). Those move inside; a field
+    set in both places with different values is an error (which one was meant is unclear); ``defaults``
+    fill the fields neither sets (or sets to None).
+
+    Args:
+        data: The raw input of the outer model.
+        keys: The fields that may stand outside (default: every AgentConfig field).
+        defaults: Values for fields left unset.
+
+    Raises:
+        ValueError: A field set both beside and inside ``agent`` to different values.
+
+    Example:
+        >>> nest_agent_fields({"samples": 4, "agent": {"mode": "cot"}}, defaults={"seed": 0})
+        {'agent': {'mode': 'cot', 'samples': 4, 'seed': 0}}
+    """
+    if not isinstance(data, dict):
+        return data
+    names = tuple(AgentConfig.model_fields if keys is None else keys)
+    flat = {k: data[k] for k in names if k in data}
+    if not flat and not defaults:
+        return data
+    rest = {k: v for k, v in data.items() if k not in flat}
+    agent = rest.get("agent") or {}
+    if isinstance(agent, AgentConfig):
+        agent = agent.model_dump(exclude_unset=True)
+    elif isinstance(agent, dict):
+        agent = dict(agent)
+    else:
+        return data  # not a section: AgentConfig's own validation reports it
+    for key, value in flat.items():
+        if value is None:
+            continue
+        if agent.get(key, value) != value:
+            raise ValueError(
+                f"{key} is set twice, to {value!r} beside 'agent' and to {agent[key]!r} in it: set it once"
+            )
+        agent[key] = value
+    for key, value in (defaults or {}).items():
+        if agent.get(key) is None:
+            agent[key] = value
+    return {**rest, "agent": agent}

@@ -27,7 +27,7 @@ from common.jsonl import append_jsonl, write_jsonl
 from eval.summary import finished_trajectories, summarize
 from eval.trajectory import Trajectory, read_trajectories
 
-from .config import AgentConfig
+from .config import AgentConfig, nest_agent_fields
 from .critic import CriticSpec
 
 __all__ = ["RunSpec", "RUN_FILE", "TRAJECTORIES", "run_eval"]
@@ -57,17 +57,7 @@ class RunSpec(BaseModel):
     @classmethod
     def _agent_fields_inside(cls, data: Any) -> Any:
         """``samples``, ``rerank`` and ``top_clusters`` belong to the agent (older run.json files kept them beside)."""
-        if not isinstance(data, dict) or not any(k in data for k in _AGENT_KEYS):
-            return data
-        data = dict(data)
-        agent = data.get("agent") or {}
-        agent = agent.model_dump() if isinstance(agent, AgentConfig) else dict(agent)
-        for key in _AGENT_KEYS:
-            value = data.pop(key, None)
-            if value is not None:
-                agent.setdefault(key, value)
-        data["agent"] = agent
-        return data
+        return nest_agent_fields(data, keys=_AGENT_KEYS)
 
     @property
     def samples(self) -> int:

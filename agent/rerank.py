@@ -13,8 +13,8 @@ scored):
 
 Ties are broken deterministically: larger cluster first, then the cluster (or sample) seen first. The
 chosen trajectory is the cluster's best-scored member (its first member for ``majority``). The eval
-core's ``weighted_maj@k`` and ``rerank@k`` (``eval.metrics``) use the same rules, with ties counted
-as a uniform random choice.
+core's ``weighted_maj@k`` and ``rerank@k`` (``eval.metrics``) use the same rules (both call
+``eval.selection.winners``), with ties counted as a uniform random choice.
 
 Example:
     >>> s = select(["3", "3", "5", "5"], [0.1, 0.2, 0.9, 0.7], "cluster", equivalent=str.__eq__)
@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from eval.selection import winners
 from eval.trajectory import Trajectory
 
 from .errors import MathAgentError
@@ -41,6 +42,14 @@ __all__ = ["RerankMethod", "RERANK_METHODS", "RankedCluster", "Selection", "sele
 
 RerankMethod = Literal["majority", "weighted", "cluster", "best"]
 RERANK_METHODS: tuple[str, ...] = get_args(RerankMethod)
+
+# method -> (eval.selection rule, whether only the top_clusters largest clusters compete)
+_RULES: dict[str, tuple[str, bool]] = {
+    "majority": ("votes", False),
+    "weighted": ("weight", False),
+    "cluster": ("mean", True),
+    "best": ("max", False),
+}
 
 
 @dataclass
@@ -133,21 +142,14 @@ def select(
         )
     if not clusters:
         return Selection(method, None, None, clusters)
-    order = {id(c): rank for rank, c in enumerate(clusters)}  # size, then first appearance
-    if method == "majority":
-        win = clusters[0]
-        return Selection(method, win.answer, win.members[0], clusters)
-    if method == "weighted":
-        win = min(clusters, key=lambda c: (-c.weight, order[id(c)]))
-    elif method == "cluster":
-        cut = clusters[min(top_clusters, len(clusters)) - 1].votes
-        kept = [c for c in clusters if c.votes >= cut]
-        win = min(kept, key=lambda c: (-_key(c.mean_score), order[id(c)]))
-    else:  # best
-        of = {i: c for c in clusters for i in c.members}
-        i = min(of, key=lambda i: (-_key(scores[i]), order[id(of[i])], i))
-        return Selection(method, of[i].answer, i, clusters)
-    return Selection(method, win.answer, win.best, clusters)
+    ids = [-1] * len(answers)
+    for cid, c in enumerate(clusters):
+        for i in c.members:
+            ids[i] = cid
+    by, keep = _RULES[method]
+    won = winners(ids, by=by, scores=scores, top_clusters=top_clusters if keep else None)
+    win = clusters[won[0]]  # ties: larger cluster, then first seen
+    return Selection(method, win.answer, win.members[0] if method == "majority" else win.best, clusters)
 
 
 async def arerank(

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "fsync_dir"]
+__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text", "fsync_dir"]
 
 
 def fsync_dir(folder: str | Path) -> None:
@@ -29,12 +32,16 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = True, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file, fsync, rename, fsync of the folder).
+@contextmanager
+def atomic_open(path: str | Path, *, durable: bool = True, mode: int = 0o644) -> Iterator[IO[bytes]]:
+    """A binary file that replaces ``path`` when the block ends without an error, and is deleted if not.
+
+    The temp file (``.NAME.*.tmp`` in the same folder) is flushed and fsynced, renamed over ``path``,
+    and (``durable=True``) the folder fsynced, so the rename survives a power cut. A writer killed
+    inside the block leaves only the temp file, which readers never see.
 
     Args:
         path: The file to write; its folder must exist.
-        data: The new content.
         durable: Also fsync the folder after the rename (off only for files that are cheap to redo).
         mode: Permission bits of the new file.
     """
@@ -42,7 +49,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = True, m
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
@@ -52,6 +59,12 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = True, m
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = True, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path, durable=durable, mode=mode) as f:
+        f.write(data)
 
 
 def atomic_write_text(path: str | Path, text: str, *, durable: bool = True) -> None:

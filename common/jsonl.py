@@ -54,7 +54,7 @@ def iter_jsonl(
     Args:
         path: The file.
         parse: Turns one line into a record (default: ``json.loads``); a ``ValueError`` marks a bad line.
-        drop_torn_last: Drop a malformed *last* line with a warning (a killed writer) instead of raising.
+        drop_torn_last: Drop a last line that is not JSON with a warning (a killed writer) instead of raising.
         what: What a record is, for the error message ("not a trajectory").
 
     Raises:
@@ -72,10 +72,19 @@ def iter_jsonl(
             yield parse_line(line)
         except ValueError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if drop_torn_last and i == last:
+            if drop_torn_last and i == last and _is_torn(line):
                 logger.warning("%s:%d: dropping a torn last line (%s)", path, i, reason)
                 continue
             raise JsonlError(f"{path}:{i}: not a {what}: {reason}") from exc
+
+
+def _is_torn(line: str) -> bool:
+    """A line a killed writer left: not even JSON (a complete record that fails validation is an error)."""
+    try:
+        json.loads(line)
+    except ValueError:
+        return True
+    return False
 
 
 def read_jsonl(

@@ -19,7 +19,8 @@ Estimators (per problem with ``n`` graded samples, ``c`` of them correct; then t
   ``top_clusters`` largest answer clusters (clusters tied in size with the last one kept stay in),
   then take the cluster with the highest mean verifier score (``rerank_by="mean"``, the default;
   missing scores are left out of the mean, a cluster without scores ranks last), or the answer of the
-  single best-scored sample among them (``rerank_by="max"``). ``agent.rerank`` selects the same way.
+  single best-scored sample among them (``rerank_by="max"``). The rules live in ``eval.selection``,
+  which ``agent.rerank`` selects with too.
 - Confidence intervals: percentile bootstrap over problems (``n_bootstrap`` resamples, numpy
   ``default_rng(seed)``), 95 % by default.
 
@@ -44,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .selection import winners
 
 __all__ = [
     "SampleRecord",
@@ -236,40 +239,17 @@ def vote_value(
         >>> vote_value([0, 0, 1], {0: 1.0, 1: 0.0}, scores=[0.9, 0.8, 0.95], top_clusters=2, rerank_by="max")
         0.0
     """
-    idx = [i for i, c in enumerate(clusters) if c >= 0]
-    if not idx:
-        return 0.0
     if top_clusters is not None:
         if scores is None:
             raise ValueError("re-ranking needs scores")
-        size: dict[int, int] = defaultdict(int)
-        for i in idx:
-            size[clusters[i]] += 1
-        # keep clusters whose size is among the top_clusters largest sizes (ties at the cut are kept)
-        ranked = sorted(size, key=lambda c: -size[c])
-        cut = size[ranked[min(top_clusters, len(ranked)) - 1]]
-        keep = {c for c in size if size[c] >= cut}
-        cand = [i for i in idx if clusters[i] in keep]
-        if rerank_by == "max":
-            best = max((-math.inf if scores[i] is None else scores[i]) for i in cand)
-            winners = [clusters[i] for i in cand if (-math.inf if scores[i] is None else scores[i]) == best]
-        elif rerank_by == "mean":
-            present: dict[int, list[float]] = {c: [] for c in keep}
-            for i in cand:
-                if scores[i] is not None:
-                    present[clusters[i]].append(float(scores[i]))
-            mean = {c: (sum(v) / len(v) if v else -math.inf) for c, v in present.items()}
-            top = max(mean.values())
-            winners = [c for c in keep if mean[c] == top]
-        else:
+        if rerank_by not in ("mean", "max"):
             raise ValueError(f"rerank_by must be 'mean' or 'max', got {rerank_by!r}")
-        return sum(cluster_correct[c] for c in winners) / len(winners)
-    votes: dict[int, float] = defaultdict(float)
-    for i in idx:
-        votes[clusters[i]] += 1.0 if weights is None else float(weights[i])
-    top = max(votes.values())
-    tied = [c for c, v in votes.items() if v == top]
-    return sum(cluster_correct[c] for c in tied) / len(tied)
+        won = winners(clusters, by=rerank_by, scores=scores, top_clusters=top_clusters)
+    else:
+        won = winners(clusters, by="votes" if weights is None else "weight", weights=weights)
+    if not won:
+        return 0.0
+    return sum(cluster_correct[c] for c in won) / len(won)
 
 
 def _subsets(n: int, k: int, key: str, max_subsets: int, num_subsets: int) -> Iterable[tuple[int, ...]]:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from common.files import atomic_open, atomic_write_text
 
 from .metrics import Metrics, MetricValue, SampleRecord, compute_metrics
 
@@ -42,16 +42,8 @@ REPORT_FILES = (
 _FAMILIES = (("pass", "pass@k"), ("maj", "maj@k"), ("weighted_maj", "weighted maj@k"), ("rerank", "rerank@k"))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+class _NoPlot(Exception):
+    """A plot with nothing to draw: its temp file is dropped and an older plot left as it is."""
 
 
 def _pct(v: float | None) -> str:
@@ -139,7 +131,7 @@ def render_markdown(
     return "\n".join(out)
 
 
-def _plot_curves(metrics: Metrics, path: Path) -> bool:
+def _plot_curves(metrics: Metrics, path: Path | IO[bytes]) -> bool:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -165,7 +157,7 @@ def _plot_curves(metrics: Metrics, path: Path) -> bool:
     return True
 
 
-def _plot_groups(groups: Mapping[str, Mapping[str, MetricValue]], label: str, path: Path) -> bool:
+def _plot_groups(groups: Mapping[str, Mapping[str, MetricValue]], label: str, path: Path | IO[bytes]) -> bool:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -251,23 +243,23 @@ def write_report(
         if key in data:
             raise ValueError(f"extra_data key {key!r} would overwrite a metrics.json entry")
         data[key] = value
-    _atomic_write(out / "metrics.json", (json.dumps(data, indent=2, default=str) + "\n").encode())
+    atomic_write_text(out / "metrics.json", json.dumps(data, indent=2, default=str) + "\n")
     lines = "".join(r.model_dump_json() + "\n" for r in sorted(records, key=lambda r: (r.problem_id, r.sample)))
-    _atomic_write(out / "predictions.jsonl", lines.encode())
+    atomic_write_text(out / "predictions.jsonl", lines)
     plots = []
     for name, draw in (
         ("accuracy_vs_k.png", lambda p: _plot_curves(metrics, p)),
         ("per_subject.png", lambda p: _plot_groups(metrics.by_subject, "subject", p)),
         ("per_level.png", lambda p: _plot_groups(metrics.by_level, "level", p)),
     ):
-        tmp = out / f".{name}.tmp"
         try:
-            if draw(tmp):
-                os.replace(tmp, out / name)
-                plots.append(name)
-        finally:
-            tmp.unlink(missing_ok=True)
+            with atomic_open(out / name) as f:
+                if not draw(f):
+                    raise _NoPlot
+            plots.append(name)
+        except _NoPlot:
+            pass
     md = render_markdown(metrics, title=title, extra_metrics=extra_metrics, extra_sections=extra_sections, plots=plots)
-    _atomic_write(out / "report.md", md.encode())
+    atomic_write_text(out / "report.md", md)
     logger.info("report written to %s", out)
     return data

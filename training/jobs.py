@@ -18,13 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from common import jsonl
+from common.files import atomic_write_text
 
 from .data.report import BuildReport
 
@@ -33,7 +35,6 @@ __all__ = [
     "ProgressCallback",
     "config_hash",
     "write_jsonl",
-    "read_jsonl",
     "latest_checkpoint",
     "finished_result",
     "make_progress_callback",
@@ -43,7 +44,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
 RESULT_FILE = "result.json"
 
 #: ``callback(step, max_steps, logs)`` after each optimizer step (logs: the last logged values).
@@ -77,29 +77,15 @@ def config_hash(data: Any) -> str:
 
 
 def write_jsonl(path: Path, records: Iterable[BaseModel | dict]) -> int:
-    """Write records to a JSONL file atomically (temp file, fsync, rename; main process only); returns the count."""
+    """Write records to a JSONL file atomically (``common.jsonl.write_jsonl``), on the main process only.
+
+    Returns the number of records."""
     from .modeling import is_main_process
 
     records = list(records)
     if not is_main_process():
         return len(records)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    n = 0
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write((r.model_dump_json() if isinstance(r, BaseModel) else json.dumps(r)) + "\n")
-            n += 1
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return n
-
-
-def read_jsonl(path: Path, cls: type[M]) -> list[M]:
-    """Read a JSONL file of ``cls`` records."""
-    return [cls.model_validate_json(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    return jsonl.write_jsonl(path, records)
 
 
 def latest_checkpoint(trainer_dir: Path) -> str | None:
@@ -211,18 +197,11 @@ def finish_job(
     return result
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``path`` through a temp file and a rename: readers see the old or the new content, never half."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_result(cfg, result: TrainResult) -> TrainResult:
     """Write ``OUT/result.json`` (atomically, on the main process): from now on the job counts as done."""
     from .modeling import is_main_process
 
     if not is_main_process():
         return result
-    write_text_atomic(Path(cfg.output_dir) / RESULT_FILE, result.model_dump_json(indent=2) + "\n")
+    atomic_write_text(Path(cfg.output_dir) / RESULT_FILE, result.model_dump_json(indent=2) + "\n")
     return result

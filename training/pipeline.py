@@ -35,9 +35,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from common.files import atomic_write_text
+
 from .config import ModelSpec
 from .errors import StageConfigError, TrainingError
-from .jobs import config_hash, write_text_atomic
+from .jobs import config_hash
 from .pipeline_config import STAGES, PipelineConfig
 from .stage_clock import StageClock
 
@@ -104,7 +106,7 @@ class Pipeline:
             "result": result,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        write_text_atomic(d / DONE_FILE, json.dumps(body, indent=2, default=str) + "\n")
+        atomic_write_text(d / DONE_FILE, json.dumps(body, indent=2, default=str) + "\n")
 
     # -- running ----------------------------------------------------------------------------------
     def run(self, *, restart_from: str | None = None, until: str | None = None) -> dict:

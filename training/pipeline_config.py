@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agent.config import AgentConfig
+from agent.config import AgentConfig, nest_agent_fields
 
 from .config import LoraSpec, TrainArgs
 from .data.examples import RenderOptions
@@ -48,18 +48,6 @@ class ProblemSet(_Frozen):
     limit: int | None = Field(None, ge=1, description="First N problems only.")
 
 
-def _agent_keys_inside(data: Any, defaults: dict[str, Any]) -> Any:
-    """A stage's agent: the stage's defaults, then its ``agent`` section, then AgentConfig fields written flat
-    (``collect: {samples: 2, max_tokens: 128}``)."""
-    if not isinstance(data, dict):
-        return data
-    flat = {k: data[k] for k in data if k in AgentConfig.model_fields}
-    rest = {k: v for k, v in data.items() if k not in flat}
-    agent = rest.get("agent") or {}
-    agent = agent.model_dump(exclude_unset=True) if isinstance(agent, AgentConfig) else dict(agent)
-    return {**rest, "agent": {**defaults, **agent, **flat}}
-
-
 _COLLECT_AGENT = {"samples": 4, "seed": 0, "max_tokens": 1024}
 _EVAL_AGENT = {"seed": 0, "max_tokens": 1024}
 
@@ -82,7 +70,7 @@ class CollectStage(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _flat_agent_keys(cls, data: Any) -> Any:
-        return _agent_keys_inside(data, _COLLECT_AGENT)
+        return nest_agent_fields(data, defaults=_COLLECT_AGENT)
 
     @property
     def samples(self) -> int:
@@ -146,7 +134,7 @@ class EvalStage(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _flat_agent_keys(cls, data: Any) -> Any:
-        return _agent_keys_inside(data, _EVAL_AGENT)
+        return nest_agent_fields(data, defaults=_EVAL_AGENT)
 
 
 class PipelineConfig(_Frozen):

@@ -20,7 +20,9 @@ import os
 import threading
 from pathlib import Path
 
-from .jobs import Stopwatch, write_text_atomic
+from common.files import atomic_write_text
+
+from .jobs import Stopwatch
 
 __all__ = ["StageClock", "ELAPSED_FILE"]
 
@@ -88,4 +90,4 @@ class StageClock:
     def save(self) -> None:
         """Write the running total (atomically)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(self.path, json.dumps({"seconds": round(self.total, 1), "runs": self.runs}) + "\n")
+        atomic_write_text(self.path, json.dumps({"seconds": round(self.total, 1), "runs": self.runs}) + "\n")

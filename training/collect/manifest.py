@@ -27,6 +27,7 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.configs import ConfigMismatchError, config_diff
+from common.files import atomic_open
 
 from .faults import crash_point
 from .spec import CollectionBusyError, CollectSpec
@@ -145,18 +146,9 @@ def save_manifest(folder: Path, manifest: Manifest) -> None:
     """Write the manifest atomically: temp file, fsync, rename, fsync of the folder."""
     manifest.updated_at = now()
     path = Path(folder) / MANIFEST
-    tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(manifest.model_dump_json(indent=2) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    crash_point("manifest")
-    os.replace(tmp, path)
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with atomic_open(path) as f:
+        f.write((manifest.model_dump_json(indent=2) + "\n").encode())
+        crash_point("manifest")  # a test fault: killed before the rename, the old manifest stays
 
 
 def remove_stale_temp_files(folder: Path) -> None:

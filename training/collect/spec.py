@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from agent.config import AgentConfig
+from agent.config import AgentConfig, nest_agent_fields
 from common.configs import ConfigMismatchError
 from common.errors import MathAgentError
 
@@ -75,18 +75,7 @@ class CollectSpec(BaseModel):
     @classmethod
     def _agent_fields_inside(cls, data: Any) -> Any:
         """``samples`` belongs to the agent (earlier manifests kept it beside); a collection's seed defaults to 0."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        agent = data.get("agent") or {}
-        agent = agent.model_dump(exclude_unset=True) if isinstance(agent, AgentConfig) else dict(agent)
-        samples = data.pop("samples", None)
-        if samples is not None:
-            agent.setdefault("samples", samples)
-        if agent.get("seed") is None:
-            agent["seed"] = 0
-        data["agent"] = agent
-        return data
+        return nest_agent_fields(data, keys=("samples",), defaults={"seed": 0})
 
     @property
     def samples(self) -> int:

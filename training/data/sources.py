@@ -27,9 +27,10 @@ from __future__ import annotations
 import glob
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+from common.jsonl import JsonlError, iter_jsonl
 from eval.trajectory import Trajectory
 
 from ..errors import DataError
@@ -63,27 +64,31 @@ def expand_sources(sources: str | Path | Sequence[str | Path]) -> list[Path]:
     return out
 
 
+def _parse_trajectory(path: Path) -> Callable[[str], Trajectory]:
+    index = iter(range(1 << 62))
+
+    def parse(line: str) -> Trajectory:
+        i = next(index)
+        row = json.loads(line)
+        if not isinstance(row, dict):
+            raise ValueError("not a JSON object")
+        if is_tora_record(row):
+            return tora_to_trajectory(row, source=path.stem, index=i)
+        return Trajectory.model_validate(row)
+
+    return parse
+
+
 def read_jsonl_trajectories(path: Path) -> Iterator[Trajectory]:
-    """Read one JSONL file of Trajectory records or ToRA records (the format is taken from the first record)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    last = max((i for i, ln in enumerate(lines) if ln.strip()), default=-1)
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("not a JSON object")
-            if is_tora_record(row):
-                yield tora_to_trajectory(row, source=path.stem, index=i)
-            else:
-                yield Trajectory.model_validate(row)
-        except ValueError as exc:
-            reason = str(exc).splitlines()[0]
-            if i == last and isinstance(exc, json.JSONDecodeError):
-                logger.warning("%s:%d: dropping a torn last line (%s)", path, i + 1, reason)
-                continue
-            raise DataError(f"{path}:{i + 1}: not a trajectory: {reason}") from exc
+    """Read one JSONL file of Trajectory records or ToRA records (each line in its own format).
+
+    Raises:
+        DataError: A malformed line (a torn last line is dropped with a warning), with ``path:line``.
+    """
+    try:
+        yield from iter_jsonl(path, _parse_trajectory(path), what="trajectory")
+    except JsonlError as exc:
+        raise DataError(str(exc)) from exc
 
 
 def _read_folder(path: Path) -> Iterator[Trajectory]:
