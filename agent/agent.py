@@ -159,11 +159,13 @@ class Agent:
             self._pool.close()
             self._pool = None
         if self._owns_verifier and self.verifier is not None:
-            self.verifier.close()
+            close = getattr(self.verifier, "close", None)  # the Verifier protocol has no close; a Critic does
+            if callable(close):
+                close()
             self.verifier = None
         if self._owns_llm and self.llm is not None:
             self.llm.close()
-            self.llm = None
+            self.llm = None  # type: ignore[assignment]  # a closed agent has no model; using it again fails loudly
 
     # -- sandbox ----------------------------------------------------------------------------------
     def _sandbox_pool(self):

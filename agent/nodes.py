@@ -189,7 +189,7 @@ async def execute(state: AgentState, run: Run, settings: AgentConfig) -> dict[st
     step = Step(
         kind="output",
         content=shown,
-        exit_status=status,  # type: ignore[arg-type]
+        exit_status=status,
         error=result.error_name,
         duration=result.duration_s,
         truncated=result.truncated or len(result.render()) > settings.max_output_chars,

@@ -129,7 +129,7 @@ def select(
     _, groups = majority_vote(answers, equivalent=equivalent)  # largest first, ties: first seen
     clusters = []
     for g in groups:
-        present = [scores[i] for i in g.members if scores[i] is not None]
+        present = [s for i in g.members if (s := scores[i]) is not None]
         best = max(g.members, key=lambda i: (_key(scores[i]), -i))
         clusters.append(
             RankedCluster(

@@ -15,8 +15,9 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from .backends.base import Backend, Completion, Request, SamplingParams, StreamCallback
+from .backends.base import Backend, Completion, ContinuousBackend, Request, SamplingParams, StreamCallback
 
 __all__ = ["GenerationScheduler"]
 
@@ -64,7 +65,9 @@ class GenerationScheduler:
             t0 = loop.time()
             try:
                 samples = await asyncio.wrap_future(
-                    self.backend.submit(Request(messages=messages, continuation=continuation), params)
+                    cast(ContinuousBackend, self.backend).submit(
+                        Request(messages=messages, continuation=continuation), params
+                    )
                 )
             finally:
                 self.busy_seconds += loop.time() - t0
@@ -79,6 +82,7 @@ class GenerationScheduler:
         return await fut
 
     async def _run(self) -> None:
+        assert self._wake is not None  # set before the worker task is created
         while True:
             await self._wake.wait()
             await asyncio.sleep(0)  # let problems that are ready enqueue too

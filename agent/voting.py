@@ -47,7 +47,7 @@ def majority_vote(
     for i, cid in enumerate(ids):
         if cid < 0:
             continue
-        cluster = groups.setdefault(cid, AnswerCluster(answers[i]))
+        cluster = groups.setdefault(cid, AnswerCluster(str(answers[i])))  # an answered sample (cid >= 0)
         cluster.members.append(i)
         cluster.weight += 1.0 if weights is None else float(weights[i])
     ordered = sorted(groups.values(), key=lambda c: (-c.weight, c.members[0]))

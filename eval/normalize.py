@@ -235,9 +235,9 @@ def parse_number(s: str) -> Number | None:
     elif (v := _frac(s)) is not None:
         value = v
     elif m := _MIXED_RE.fullmatch(s):
-        den = int(m.group(4))
-        if den:
-            value = int(m.group(2)) + Fraction(int(m.group(3)), den)
+        whole_den = int(m.group(4))
+        if whole_den:
+            value = int(m.group(2)) + Fraction(int(m.group(3)), whole_den)
             value = -value if m.group(1) == "-" else value
     elif m := (_FRAC_RE.fullmatch(s) or _FRAC_SHORT_RE.fullmatch(s)):
         num, den = _frac(m.group(2)), _frac(m.group(3))

@@ -126,8 +126,8 @@ def render_markdown(
         out += ["## Other measures", "", _table(["measure", "value"], [[k, v] for k, v in extra_metrics.items()]), ""]
     for plot in plots:
         out += [f"![{plot}]({plot})", ""]
-    for head, body in extra_sections:
-        out += [f"## {head}", "", body.rstrip(), ""]
+    for heading, body in extra_sections:
+        out += [f"## {heading}", "", body.rstrip(), ""]
     return "\n".join(out)
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The fast gates, without reinstalling: lint, format, import layering, the packages' doctests (their
-# Example: blocks), the docs site built strictly, then a fast test subset.
+# The fast gates, without reinstalling: lint, format, types (mypy, basic level: pyproject [tool.mypy]),
+# import layering, the packages' doctests (their Example: blocks), the docs site built strictly, then a
+# fast test subset.
 #   bash scripts/dev_check.sh            # gates + the tests that need no model, Docker or service
 #   bash scripts/dev_check.sh --no-tests # gates only (what CI runs after the suite)
 set -euo pipefail
@@ -14,6 +15,8 @@ step "ruff check"
 "$BIN/ruff" check .
 step "ruff format --check (packages)"
 "$BIN/ruff" format --check "${PACKAGES[@]}"
+step "types (mypy, the packages)"
+"$BIN/mypy"
 step "import layering (lint-imports)"
 "$BIN/lint-imports" --no-cache
 step "doctests of the packages' Example: blocks"

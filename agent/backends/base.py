@@ -18,13 +18,15 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Literal
+from concurrent.futures import Future
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .chat_template import ChatTemplate, Message
 
 __all__ = [
+    "ContinuousBackend",
     "SamplingParams",
     "Completion",
     "Request",
@@ -161,6 +163,12 @@ class StopScanner:
         """Flush what was held back; returns the final text."""
         self._send(len(self.buf))
         return self.buf
+
+
+class ContinuousBackend(Protocol):
+    """A backend with continuous batching (``continuous = True``, vLLM): requests join the running batch."""
+
+    def submit(self, request: Request, params: SamplingParams) -> Future: ...
 
 
 class Backend(ABC):

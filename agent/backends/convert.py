@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 def _default_dir(model: ResolvedModel) -> Path:
+    assert model.path is not None  # a GGUF file to convert
     if model.alias:
         stem = model.path.stem  # alias plus hash prefix: a new file gets a new folder
     else:

@@ -33,14 +33,17 @@ def load_hf_model(model: ResolvedModel, *, dtype: str = "float32"):
 
     torch_dtype = getattr(torch, dtype)
     kwargs: dict = {"dtype": torch_dtype}
+    path = model.path
     if model.kind == "gguf":
+        assert path is not None  # local files have a path
         require("gguf", "loading GGUF files with transformers")
-        src, kwargs["gguf_file"] = str(model.path.parent), model.path.name
-        tok_src, tok_kwargs = src, {"gguf_file": model.path.name}
+        src, kwargs["gguf_file"] = str(path.parent), path.name
+        tok_src, tok_kwargs = src, {"gguf_file": path.name}
     elif model.kind == "hf":
-        src, tok_src, tok_kwargs = str(model.path), str(model.path), {}
-        adapter = model.path / "adapter_config.json"
-        if adapter.is_file() and not (model.path / "tokenizer_config.json").is_file():
+        assert path is not None
+        src, tok_src, tok_kwargs = str(path), str(path), {}
+        adapter = path / "adapter_config.json"
+        if adapter.is_file() and not (path / "tokenizer_config.json").is_file():
             tok_src = json.loads(adapter.read_text())["base_model_name_or_path"]
         if adapter.is_file():
             require("peft", "LoRA adapters")

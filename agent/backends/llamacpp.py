@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 from ..errors import BackendClosedError
 from ..imports import require
@@ -27,6 +28,13 @@ logger = logging.getLogger(__name__)
 def default_threads() -> int:
     """``$MATHAGENT_THREADS``, else the number of CPUs."""
     return int(os.environ.get("MATHAGENT_THREADS") or os.cpu_count() or 1)
+
+
+def _sample_stream(stream: StreamCallback | None, i: int) -> Callable[[str], None] | None:
+    """The stream callback of sample ``i``: ``stream(i, delta)``."""
+    if stream is None:
+        return None
+    return lambda delta: stream(i, delta)
 
 
 class LlamaCppBackend(Backend):
@@ -94,7 +102,7 @@ class LlamaCppBackend(Backend):
         out = []
         for i in range(params.n):
             # Stop sequences are scanned here rather than by llama.cpp, which does not say which one hit.
-            scanner = StopScanner(params.stop, (lambda d, i=i: stream(i, d)) if stream else None)
+            scanner = StopScanner(params.stop, _sample_stream(stream, i))
             reason = "length"
             self.states.restore(self.llm, tokens)
             chunks = self.llm.create_completion(

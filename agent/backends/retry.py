@@ -19,10 +19,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from ..errors import BackendClosedError
-from .base import Backend, Completion, Request, SamplingParams, StreamCallback
+from .base import Backend, Completion, ContinuousBackend, Request, SamplingParams, StreamCallback
 
 __all__ = ["RetryingBackend"]
 
@@ -105,7 +105,7 @@ class RetryingBackend(Backend):
 
         def attempt(i: int) -> None:
             try:
-                inner = self.inner.submit(request, params)
+                inner = cast(ContinuousBackend, self.inner).submit(request, params)
             except Exception as exc:  # noqa: BLE001 - retried below
                 failed(i, exc)
                 return

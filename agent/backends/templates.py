@@ -71,8 +71,10 @@ def template_from_gguf(path: Path) -> ChatTemplate:
 def load_chat_template(model: ResolvedModel) -> ChatTemplate:
     """The chat template of a resolved model (GGUF file, checkpoint folder, or hub id)."""
     if model.kind == "gguf":
+        assert model.path is not None  # local files have a path
         return template_from_gguf(model.path)
     if model.kind == "hf":
+        assert model.path is not None
         return template_from_hf_dir(model.path)
     from transformers import AutoTokenizer
 
