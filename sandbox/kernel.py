@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from .errors import KernelStartError, SandboxClosedError
 from .launcher import KernelProcess, Launcher
@@ -28,6 +29,9 @@ from .limits import Limits
 from .reaper import SESSION_PREFIX, register, sweep_stale
 from .results import ExecResult
 from .zmq_client import Wire
+
+if TYPE_CHECKING:
+    from jupyter_client.connect import KernelConnectionInfo
 
 __all__ = ["Kernel", "DEFAULT_PRELOAD"]
 
@@ -202,7 +206,7 @@ class Kernel:
         from jupyter_client.asynchronous import AsyncKernelClient
 
         client = AsyncKernelClient()
-        client.load_connection_info(self._connection)
+        client.load_connection_info(cast("KernelConnectionInfo", self._connection))
         client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
         return client
 
@@ -351,6 +355,7 @@ class Kernel:
             try:
                 msg = client.get_iopub_msg(timeout=min(left, poll))
             except queue.Empty:
+                assert self.process is not None  # set by Kernel.start before any cell runs
                 if not self.process.alive():
                     return "died"
                 continue
@@ -421,6 +426,7 @@ class Kernel:
             try:
                 msg = await client.get_iopub_msg(timeout=min(left, poll))
             except queue.Empty:
+                assert self.process is not None  # set by Kernel.start before any cell runs
                 if not self.process.alive():
                     return "died"
                 continue

@@ -244,9 +244,12 @@ class RemoteSandbox:
         acquire_timeout: float = 120.0,
         connection: _Connection | None = None,
     ) -> None:
-        if connection is None and url is None:
-            raise ValueError("RemoteSandbox needs the service's url")
-        self._conn = connection or _Connection(url, token)
+        if connection is None:
+            if url is None:
+                raise ValueError("RemoteSandbox needs the service's url")
+            self._conn = _Connection(url, token)
+        else:
+            self._conn = connection
         self._owns_conn = connection is None
         self.url = self._conn.url
         self.requested_limits = limits
@@ -315,8 +318,9 @@ class RemoteSandbox:
 
     def __del__(self) -> None:
         # No I/O here: stop the keep-alives and let the service expire the session.
-        if not getattr(self, "_closed", True) and getattr(self, "id", None) is not None:
-            self._conn.untrack(self.id)
+        session_id = getattr(self, "id", None)
+        if not getattr(self, "_closed", True) and session_id is not None:
+            self._conn.untrack(session_id)
 
     # ----------------------------------------------------------------------------- execution
 
@@ -331,6 +335,7 @@ class RemoteSandbox:
             The cell's ExecResult; errors in the code, timeouts and crashes are reported in it.
         """
         self.start()
+        assert self.id is not None and self.limits is not None  # start() opened the session
         timeout = timeout or self.cell_timeout
         http_timeout = (timeout or self.limits.cell_timeout_s) + self.limits.interrupt_grace_s + _HTTP_SLACK_S
         response = self._conn.request(

@@ -37,7 +37,7 @@ class Wire:
         key = connection["key"].encode()
         self.session = Session(key=key, signature_scheme=connection["signature_scheme"])
         self._key = key
-        context = zmq.Context.instance()
+        context: zmq.SyncContext = zmq.Context.instance()
         self.shell = context.socket(zmq.DEALER)
         self.control = context.socket(zmq.DEALER)
         self.iopub = context.socket(zmq.SUB)

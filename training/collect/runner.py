@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from agent.interrupts import signals_deferred
 from eval.records import Problem
 
 from .manifest import (
@@ -186,9 +187,10 @@ async def _collect(spec, options, out, todo, manifest, run, tally, on_progress, 
             results = executor.results(todo)
             try:
                 async for problem, trajs in results:
-                    writer.write_unit(trajs)
-                    tally.add(trajs, this_run=True, problem_id=problem.id)
-                    run.problems += 1
+                    with signals_deferred():  # on disk and counted, or neither
+                        writer.write_unit(trajs)
+                        tally.add(trajs, this_run=True, problem_id=problem.id)
+                        run.problems += 1
                     run.workers = dict(executor.worker_counts)
                     if on_progress:
                         on_progress(tally.progress())
