@@ -143,7 +143,7 @@ def iter_units(path: Path, samples: int, tail: list[TornTail] | None = None) -> 
             group.records.append(rec)
             if len(group.records) == samples:
                 if not _complete(group, samples):
-                    idx = sorted(r.get("sample_index") for r in group.records)
+                    idx = sorted(int(r.get("sample_index", -1)) for r in group.records)
                     raise CollectError(
                         f"{path}:{group.line}: problem {group.problem_id!r} has sample indices {idx}, "
                         f"expected 0..{samples - 1}"
@@ -243,6 +243,8 @@ class ShardWriter:
         crash_point("after_write")
 
     def _write_all(self, data: bytes) -> None:
+        if self._fd is None:
+            raise CollectError("the shard writer is closed")
         view = memoryview(data)
         while view:
             n = os.write(self._fd, view)
