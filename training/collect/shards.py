@@ -29,6 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.files import fsync_dir
 from eval.trajectory import Trajectory
 
 from .faults import crash_due, crash_now, crash_point
@@ -161,14 +162,6 @@ def list_shards(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name.startswith("shard-") and p.suffix == ".jsonl")
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def repair_shards(folder: Path, samples: int) -> tuple[list[Unit], list[TornTail]]:
     """Cut every shard back to its last complete unit; returns the complete units and what was cut.
 
@@ -220,7 +213,7 @@ class ShardWriter:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.size = os.fstat(self._fd).st_size
         if new:
-            _fsync_dir(self.folder)
+            fsync_dir(self.folder)
 
     def write_unit(self, trajectories: Sequence[Trajectory]) -> None:
         """Append one problem's trajectories as one write, then fsync (durable when this returns)."""
