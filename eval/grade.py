@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 from importlib import metadata
@@ -60,13 +60,28 @@ from .normalize import (
     parse_structure,
     strip_assignment,
 )
+from .policy import GradePolicy, get_policy
 
-__all__ = ["Comparison", "GradeOptions", "compare", "grade", "grader_version", "GRADER_NAME", "GRADER_VERSION"]
+__all__ = [
+    "Comparison",
+    "GradeOptions",
+    "GradePolicy",
+    "Status",
+    "compare",
+    "get_policy",
+    "grade",
+    "grader_version",
+    "resolve_policy",
+    "GRADER_NAME",
+    "GRADER_VERSION",
+]
 
 logger = logging.getLogger(__name__)
 
 GRADER_NAME = "mathagent-grader"
-GRADER_VERSION = "0.1"
+GRADER_VERSION = "0.2"
+
+Status = Literal["equal", "unequal", "no_answer", "timeout", "error", "skipped"]
 
 Method = Literal[
     "string",
@@ -88,7 +103,7 @@ def grader_version() -> str:
     """The grader's name and version, and the math-verify version it runs on.
 
     Example:
-        >>> grader_version().startswith("mathagent-grader/0.1 + math-verify/")
+        >>> grader_version().startswith("mathagent-grader/0.2 + math-verify/")
         True
     """
     try:
@@ -124,6 +139,14 @@ class Comparison:
         grader: Grader name and version, e.g. ``mathagent-grader/0.1 + math-verify/0.9.0``.
         timeout: The symbolic comparison hit its deadline (the worker was killed).
         skipped: The gold answer cannot be graded (empty or missing): do not count this pair.
+        status: One of ``equal``, ``unequal``, ``no_answer`` (nothing extractable from the prediction),
+            ``timeout`` (the symbolic deadline passed), ``error`` (the comparison failed) and ``skipped``.
+        pred_answer: The answer read from the prediction (None when there is none).
+        pred_extraction: How it was read (``bare``, ``boxed``, ``answer_is``, ``last_number``, ...).
+        gold_answer: The answer read from the reference.
+        gold_extraction: How it was read.
+        policy: The name of the :class:`~eval.policy.GradePolicy` used.
+        truncated: The prediction was marked truncated (so no fallback guess was taken from it).
     """
 
     equal: bool
@@ -132,6 +155,13 @@ class Comparison:
     grader: str
     timeout: bool = False
     skipped: bool = False
+    status: Status = "unequal"
+    pred_answer: str | None = None
+    pred_extraction: str = "bare"
+    gold_answer: str | None = None
+    gold_extraction: str = "bare"
+    policy: str = "default"
+    truncated: bool = False
 
     @property
     def correct(self) -> bool | None:
@@ -425,8 +455,33 @@ def _as_text(x: object) -> str | None:
     return str(x)
 
 
+def resolve_policy(
+    policy: str | GradePolicy | None = None,
+    *,
+    rel_tol: float | None = None,
+    timeout: float | None = None,
+    symbolic: bool | None = None,
+) -> GradePolicy:
+    """The policy of one call: a preset name or a policy, with the keyword options laid over it.
+
+    Example:
+        >>> resolve_policy("gsm8k", timeout=20).timeout, resolve_policy().name
+        (20.0, 'default')
+    """
+    pol = get_policy(policy)
+    update = {k: v for k, v in (("rel_tol", rel_tol), ("timeout", timeout), ("symbolic", symbolic)) if v is not None}
+    return GradePolicy.model_validate({**pol.model_dump(), **update}) if update else pol
+
+
 def compare(
-    pred: object, gold: object, *, rel_tol: float = 1e-4, timeout: float = 5.0, symbolic: bool = True
+    pred: object,
+    gold: object,
+    *,
+    policy: str | GradePolicy | None = None,
+    rel_tol: float | None = None,
+    timeout: float | None = None,
+    symbolic: bool | None = None,
+    truncated: bool = False,
 ) -> Comparison:
     """Compare a predicted answer with a reference answer and say why they are (not) equal.
 
@@ -434,47 +489,88 @@ def compare(
     a separate process that is killed when it passes ``timeout``.
 
     Args:
-        pred: The predicted answer (a string such as the content of the last box; numbers are accepted).
-        gold: The reference answer.
-        rel_tol: Relative tolerance for numbers when either side is not an integer.
-        timeout: Hard deadline in seconds for the symbolic comparison (the fast path has none: it is
-            linear in the input).
-        symbolic: Use math-verify for pairs the fast rules cannot decide.
+        pred: The predicted answer: a bare answer, a LaTeX string or a whole response (numbers are accepted).
+        gold: The reference answer (likewise).
+        policy: A :class:`~eval.policy.GradePolicy` or a preset name (``default``, ``math``, ``gsm8k``, ...).
+        rel_tol: Overrides the policy's relative tolerance.
+        timeout: Overrides the policy's hard deadline in seconds for the symbolic comparison.
+        symbolic: Overrides whether the symbolic path runs for pairs the fast rules cannot decide.
+        truncated: The prediction was cut off (token limit): no fallback answer is guessed from it.
 
     Returns:
         A :class:`Comparison`. ``skipped`` is True when the gold answer is missing or empty.
 
+    Raises:
+        UnknownPolicyError: ``policy`` names no preset.
+
     Example:
         >>> c = compare("x = 5.0", "5")
-        >>> c.equal, c.method
-        (True, 'numeric')
-        >>> compare("3", "").skipped
-        True
+        >>> c.equal, c.method, c.status
+        (True, 'numeric', 'equal')
+        >>> compare("3", "").status
+        'skipped'
     """
+    pol = resolve_policy(policy, rel_tol=rel_tol, timeout=timeout, symbolic=symbolic)
     version = grader_version()
     g = _as_text(gold)
     if g is None or not normalize_answer(g):
-        return Comparison(False, "the gold answer is missing or empty", "skipped", version, skipped=True)
-    p = _as_text(pred)
-    if p is None or not normalize_answer(p):
-        return Comparison(False, "no predicted answer", "empty", version)
-    opts = GradeOptions(rel_tol=rel_tol, timeout=timeout, symbolic=symbolic)
-    try:
-        if len(p) + len(g) > _CACHE_MAX_CHARS:
-            return _compare_uncached(p, g, opts)
-        return _compare_cached(p, g, opts)
-    except WorkerTimeout:
-        logger.warning("grader timeout after %.1fs: pred=%.80r gold=%.80r", timeout, p, g)
         return Comparison(
             False,
-            f"symbolic comparison passed its {timeout:g}s deadline; worker killed",
+            "the gold answer is missing or empty",
+            "skipped",
+            version,
+            skipped=True,
+            status="skipped",
+            policy=pol.name,
+            truncated=truncated,
+        )
+    p = _as_text(pred)
+    if p is None or not normalize_answer(p):
+        return Comparison(
+            False,
+            "no predicted answer",
+            "empty",
+            version,
+            status="no_answer",
+            gold_answer=g,
+            policy=pol.name,
+            truncated=truncated,
+        )
+    opts = GradeOptions(rel_tol=pol.rel_tol, timeout=pol.timeout, symbolic=pol.symbolic)
+    try:
+        if len(p) + len(g) > _CACHE_MAX_CHARS:
+            c = _compare_uncached(p, g, opts)
+        else:
+            c = _compare_cached(p, g, opts)
+    except WorkerTimeout:
+        logger.warning("grader timeout after %.1fs: pred=%.80r gold=%.80r", pol.timeout, p, g)
+        return Comparison(
+            False,
+            f"symbolic comparison passed its {pol.timeout:g}s deadline; worker killed",
             "timeout",
             version,
             timeout=True,
+            status="timeout",
+            pred_answer=p,
+            gold_answer=g,
+            policy=pol.name,
+            truncated=truncated,
         )
     except WorkerCrashed as exc:
         logger.warning("grader worker failed: %s", exc)
-        return Comparison(False, f"symbolic comparison failed: {exc}", "error", version)
+        return Comparison(
+            False,
+            f"symbolic comparison failed: {exc}",
+            "error",
+            version,
+            status="error",
+            pred_answer=p,
+            gold_answer=g,
+            policy=pol.name,
+            truncated=truncated,
+        )
+    status = "skipped" if c.skipped else "equal" if c.equal else "unequal"
+    return replace(c, status=status, pred_answer=p, gold_answer=g, policy=pol.name, truncated=truncated)
 
 
 def grade(pred: object, gold: object, **opts: Any) -> bool | None:
@@ -483,7 +579,7 @@ def grade(pred: object, gold: object, **opts: Any) -> bool | None:
     Args:
         pred: The predicted answer.
         gold: The reference answer.
-        **opts: ``rel_tol``, ``timeout``, ``symbolic`` as in :func:`compare`.
+        **opts: ``policy``, ``rel_tol``, ``timeout``, ``symbolic``, ``truncated`` as in :func:`compare`.
 
     Returns:
         True or False; None when the gold answer cannot be graded (missing or empty): fail closed,
