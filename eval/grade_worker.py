@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from .grade import slow_compare
+from .symbolic import slow_compare
 
 __all__ = ["serve"]
 
