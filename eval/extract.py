@@ -98,6 +98,7 @@ _COPULA_RE = re.compile(
     r"(?i:\b(?:is|are|was|be|equals|est|sera|es|será|ist|lautet|sind|é|è|равен|равно)\b)|[:：=]|是|为|為|هو|هي|है|हैं"
 )
 _WEAK_REGION = 320  # weak markers and bold answers count only this close to the end
+_MAX_MARKERS = 12  # the last this many answer phrases are tried
 
 _MATH_SPAN_RE = re.compile(
     r"\$\$(?P<dd>.+?)\$\$|(?<![\\$])\$(?P<d>[^$\n]+?)(?<!\\)\$|\\\[(?P<b>.+?)\\\]|\\\((?P<p>.+?)\\\)", re.DOTALL
@@ -140,10 +141,12 @@ class Extraction:
         answer: The answer text (stripped), or None when nothing was found.
         method: Which strategy found it (see the module doc); ``none`` when nothing was found,
             ``truncated`` when the response was cut off and had no complete box.
+        parts: For several boxes joined into one answer (method ``boxes``), each box's content.
     """
 
     answer: str | None
     method: ExtractionMethod
+    parts: tuple[str, ...] = ()
 
     @property
     def found(self) -> bool:
@@ -236,7 +239,7 @@ def last_boxed_only(text: str) -> str | None:
     return boxes[-1][1] if boxes else None
 
 
-def _last_box_cluster(text: str, boxes: list[tuple[str, str, int, int]]) -> tuple[str, ExtractionMethod, int]:
+def _last_box_cluster(text: str, boxes: list[tuple[str, str, int, int]]) -> tuple[Extraction, int]:
     """The last box with the boxes joined to it by connectors only: (answer, method, end of the last box)."""
     cluster = [boxes[-1]]
     for prev in reversed(boxes[:-1]):
@@ -249,9 +252,9 @@ def _last_box_cluster(text: str, boxes: list[tuple[str, str, int, int]]) -> tupl
         if c not in contents:
             contents.append(c)
     if len(contents) > 1:
-        return ", ".join(contents), "boxes", boxes[-1][3]
+        return Extraction(", ".join(contents), "boxes", tuple(contents)), boxes[-1][3]
     kind = cluster[-1][0]
-    return contents[0], ("boxed" if kind == "boxed" else "fbox"), boxes[-1][3]
+    return Extraction(contents[0], "boxed" if kind == "boxed" else "fbox"), boxes[-1][3]
 
 
 # ---------------------------------------------------------------- spans, sentences, numbers
@@ -392,7 +395,7 @@ def _minerva(text: str) -> tuple[str, int] | None:
 
 
 def _marker_answer(text: str, markers: re.Pattern[str], since: int = 0) -> str | None:
-    for m in reversed(list(markers.finditer(text, since))):
+    for m in reversed(list(markers.finditer(text, since))[-_MAX_MARKERS:]):
         rest = text[m.end() : m.end() + 600]
         sentence = _sentence(_strip_copula(rest))
         if not sentence.strip():
@@ -454,51 +457,57 @@ def _regions(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def _cascade(text: str, *, fallbacks: bool, truncated: bool) -> Extraction:
+def _cascade(text: str, *, phrases: bool, fallbacks: bool, truncated: bool) -> Extraction:
     """The strategies in order on one region of a response."""
-    minerva = _minerva(text)
+    minerva = _minerva(text) if phrases else None
     boxes, unclosed = _boxes(text)
     truncated = truncated or (unclosed and not text.rstrip().endswith("}"))
     if boxes:
-        ans, method, end = _last_box_cluster(text, boxes)
+        got, end = _last_box_cluster(text, boxes)
         if minerva and minerva[1] > end:
             return Extraction(minerva[0], "minerva")
-        if not truncated:
+        if phrases and not truncated:
             final = None
             for m in _FINAL_IS_RE.finditer(text, end):
                 final = m
             if final is not None:
-                got = _marker_answer(text, _FINAL_IS_RE, final.start())
-                if got:
-                    return Extraction(got, "answer_is")
-        return Extraction(ans, method)
+                ans = _marker_answer(text, _FINAL_IS_RE, final.start())
+                if ans:
+                    return Extraction(ans, "answer_is")
+        return got
     if minerva:
         return Extraction(minerva[0], "minerva")
     if truncated:
         return Extraction(None, "truncated")
+    if not phrases:
+        return Extraction(None, "none")
     hashes = list(_HASHES_RE.finditer(text))
     if hashes:
         ans = _clean(hashes[-1].group("ans"))
         if ans:
             return Extraction(ans, "hashes")
-    got = _marker_answer(text, _STRONG_MARKERS)
-    if got:
-        return Extraction(got, "answer_is")
+    ans = _marker_answer(text, _STRONG_MARKERS)
+    if ans:
+        return Extraction(ans, "answer_is")
     if not fallbacks:
         return Extraction(None, "none")
-    got = _marker_answer(text, _WEAK_MARKERS, max(0, len(text) - _WEAK_REGION))
-    if got:
-        return Extraction(got, "therefore")
-    got = _bold_near_end(text)
-    if got:
-        return Extraction(got, "bold")
-    got = _last_math(text)
-    if got:
-        return Extraction(got, "last_math")
-    got = _last_number(text)
-    if got:
-        return Extraction(got, "last_number")
+    ans = _marker_answer(text, _WEAK_MARKERS, max(0, len(text) - _WEAK_REGION))
+    if ans:
+        return Extraction(ans, "therefore")
+    for method, find in (("bold", _bold_near_end), ("last_math", _last_math), ("last_number", _last_number)):
+        ans = find(text)
+        if ans:
+            return Extraction(ans, method)  # type: ignore[arg-type]
     return Extraction(None, "none")
+
+
+def _extract(text: str, *, phrases: bool, fallbacks: bool, truncated: bool) -> Extraction:
+    whole, after = _regions(text)
+    if after is not None:
+        got = _cascade(after, phrases=phrases, fallbacks=fallbacks, truncated=truncated)
+        if got.found:
+            return got
+    return _cascade(whole, phrases=phrases, fallbacks=fallbacks, truncated=truncated)
 
 
 def extract_answer(text: str | None, *, fallbacks: bool = True, truncated: bool = False) -> Extraction:
@@ -506,8 +515,9 @@ def extract_answer(text: str | None, *, fallbacks: bool = True, truncated: bool 
 
     Args:
         text: The full text; None gives ``method="none"``.
-        fallbacks: Also use "therefore" phrases, bold numbers, the last math span and the last number
-            when there is no box, answer phrase or ``####`` line.
+        fallbacks: Also use answer phrases, ``####``, the Minerva formula and then "therefore" phrases,
+            bold numbers, the last math span and the last number when there is no box; with False only a
+            box counts (a strict answer format).
         truncated: The response was cut off (token limit): only a complete box or the Minerva
             formula answers it; otherwise the method is ``truncated``.
 
@@ -526,12 +536,7 @@ def extract_answer(text: str | None, *, fallbacks: bool = True, truncated: bool 
     """
     if not text or not text.strip():
         return Extraction(None, "none")
-    whole, after = _regions(text)
-    if after is not None:
-        got = _cascade(after, fallbacks=fallbacks, truncated=truncated)
-        if got.found:
-            return got
-    return _cascade(whole, fallbacks=fallbacks, truncated=truncated)
+    return _extract(text, phrases=fallbacks, fallbacks=fallbacks, truncated=truncated)
 
 
 def looks_bare(text: str) -> bool:
@@ -542,8 +547,8 @@ def looks_bare(text: str) -> bool:
         (True, True, False)
     """
     s = text.strip()
-    if not s or len(s) > 400:
-        return not s
+    if not s:
+        return False
     if _STRONG_MARKERS.search(s) or _MINERVA_RE.search(s) or "####" in s or _STOP_RE.search(s):
         return False
     if "<think>" in s or _THINK_END in s:
@@ -585,12 +590,10 @@ def read_answer(
         return Extraction(text.strip(), "bare")
     boxes, unclosed = _boxes(text)
     if extraction == "boxed":
-        if boxes:
-            return _cascade(_regions(text)[1] or text, fallbacks=False, truncated=True)
-        return Extraction(None, "none")
+        return _extract(text, phrases=False, fallbacks=False, truncated=truncated)
     if not truncated and not boxes and not unclosed and looks_bare(text):
         return Extraction(text.strip(), "bare")
-    return extract_answer(text, fallbacks=fallbacks, truncated=truncated)
+    return _extract(text, phrases=True, fallbacks=fallbacks, truncated=truncated)
 
 
 # ---------------------------------------------------------------- multiple choice
@@ -619,7 +622,7 @@ def extract_choice(text: str | None, letters: str = "ABCDE") -> Extraction:
         m = token.search(re.sub(r"\\(?:text|textbf|mathrm)\{([^{}]*)\}", r"\1", boxes[-1][1]))
         if m:
             return Extraction(m.group("l"), "boxed")
-    for mk in reversed(list(_STRONG_MARKERS.finditer(region))):
+    for mk in reversed(list(_STRONG_MARKERS.finditer(region))[-_MAX_MARKERS:]):
         m = token.search(_sentence(region[mk.end() : mk.end() + 120].lstrip(" :：\n")))
         if m:
             return Extraction(m.group("l"), "answer_is")

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from importlib import metadata
 from typing import Any, Literal
@@ -173,8 +173,7 @@ def _read_choice(text: str, pol: GradePolicy, truncated: bool) -> Extraction:
     """The letter a prediction chooses (bare letters as written; responses by :func:`extract_choice`)."""
     if looks_bare(text):
         letter = parse_choice(_light(text), pred=True, letters=pol.choice_letters)
-        if letter is not None:
-            return Extraction(letter, "bare")
+        return Extraction(letter or text.strip(), "bare")
     if truncated:
         got = read_answer(text, extraction="boxed")
         letter = parse_choice(_light(got.answer), pred=True, letters=pol.choice_letters) if got.answer else None
@@ -222,6 +221,10 @@ def _compare_uncached(pred: str, gold: str, pol: GradePolicy, truncated: bool) -
         return _no_answer(pol, px, gx, truncated)
     common.update(pred_answer=px.answer, pred_extraction=px.method)
     v = compare_answers(px.answer, gx.answer, pol)
+    if v.result is False and px.parts:  # several boxes holding one answer twice: 15\frac{39}{40} or \frac{639}{40}
+        each = [compare_answers(part, gx.answer, pol) for part in px.parts]
+        if all(e.result is True for e in each):
+            v = replace(each[0], reason=f"every box equals the gold answer ({each[0].reason})")
     if v.result is not None:
         status = "equal" if v.result else "unequal"
         return Comparison(v.result, v.reason, v.method, version, status=status, **common)  # type: ignore[arg-type]

@@ -292,6 +292,7 @@ def normalize_answer(s: str) -> str:
         s = s.replace(" ", "")
     elif m := re.fullmatch(r"([-+]?\d+)\s+(\d+)\s*/\s*(\d+)", s):  # a mixed number "2 1/4"
         s = f"{m.group(1)}\\frac{{{m.group(2)}}}{{{m.group(3)}}}"
+    s = re.sub(r"(\^\{?\d+\}?) (?=\d)", r"\1\\cdot ", s)  # 2^6 3^5 is a product, not 2^{63}...
     # drop spaces, except one that ends a command before a letter: "\\pi r" must not become "\\pir"
     s = re.sub(r"(\\[A-Za-z]+) (?=[A-Za-z])", "\\1\x00", s).replace(" ", "").replace("\x00", " ")
     # one canonical spelling of single-token arguments: \frac12 -> \frac{1}{2}, \sqrt2 -> \sqrt{2}, ^{2} -> ^2
