@@ -113,7 +113,7 @@ _BOX_GAP_RE = re.compile(
 )
 _BOLD_RE = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 _NUMBER_RE = re.compile(
-    r"(?<![\w.])[-−]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:\s*/\s*\d+)?|\.\d+)(?:\s*%)?(?![\d])"
+    r"(?<![A-Za-z0-9_.])[-−]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:\s*/\s*\d+)?|\.\d+)(?:\s*%)?(?![\d])"
 )
 _CHOICE_TOKEN = r"(?<![A-Za-z\\])\(?(?P<l>[{L}])\)?(?![A-Za-z])"
 _LABEL_RE = re.compile(r"[A-Za-zÀ-ÿ]{2,}\s*[:：]")
@@ -428,8 +428,9 @@ def _last_math(text: str) -> str | None:
         body = spans[k][0]
         if re.fullmatch(r"[A-Za-z]", body.strip()):
             continue  # a lone variable ("where $x$ is the number") is not an answer
-        if len(_PROSE_WORD_RE.findall(body)) >= 3 and not re.search(r"\\(?:text|mbox)", body):
-            return _last_number(body)
+        plain = re.sub(r"\\(?:begin|end|text|mbox|mathrm|operatorname)\{[^{}]*\}", " ", body)
+        if len([w for w in _PROSE_WORD_RE.findall(plain) if w.lower() not in _BARE_WORDS]) >= 2:
+            return _last_number(body)  # prose written inside dollars ("$? just about 1$")
         got = _join_spans(text, spans, k)
         parts = re.split(r"(?<![<>!\\])=", got)
         if len(parts) > 2 and "," not in got:

@@ -163,10 +163,15 @@ class Comparison:
 
 
 def _light(s: str) -> str:
-    s = s.strip().strip("$").strip()
+    s = s.strip().strip("$").strip().rstrip(".").strip()
     s = re.sub(r"^\\(?:boxed|fbox)\{(.*)\}$", r"\1", s, flags=re.DOTALL)
     s = re.sub(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}", r"\1", s)
     return s.strip().rstrip(".").strip()
+
+
+def _bare_letter(text: str, pol: GradePolicy) -> bool:
+    t = _light(text)
+    return len(t) <= 3 and parse_choice(t, pred=True, letters=pol.choice_letters) is not None
 
 
 def _read_choice(text: str, pol: GradePolicy, truncated: bool) -> Extraction:
@@ -196,6 +201,10 @@ def _compare_uncached(pred: str, gold: str, pol: GradePolicy, truncated: bool) -
     """One comparison; timeouts and worker errors raise (so that the cache below never keeps them)."""
     version = grader_version()
     gx = read_answer(gold, extraction="bare" if pol.extraction == "bare" else "auto")
+    if pol.choices != "off" and pol.extraction != "bare" and gx.method != "bare" and _bare_letter(pred, pol):
+        letter = extract_choice(gold, pol.choice_letters)  # a reference that is a response, against a letter
+        if letter.found and (gx.answer is None or parse_choice(_light(gx.answer), letters=pol.choice_letters)):
+            gx = Extraction(f"({letter.answer})", letter.method)
     if gx.answer is None or not normalize_answer(gx.answer):
         return Comparison(
             False, "no answer could be read from the gold answer", "skipped", version, skipped=True,

@@ -248,6 +248,8 @@ def normalize_answer(s: str) -> str:
         ('2\\\\frac{1}{4}', '12,13', '1000')
     """
     s = s.strip()
+    if re.search(r"(?<!\\)\\\\(?=[a-zA-Z])", s):  # doubly escaped LaTeX ("\\\\frac", from a JSON dump)
+        s = s.replace("\\\\", "\\")
     boxes = find_boxed(s)
     if boxes and re.fullmatch(r"\$*\s*\\(?:boxed|fbox)\s*\{.*\}\s*\$*\.?", s, re.DOTALL):
         s = boxes[-1][1]
@@ -256,7 +258,7 @@ def normalize_answer(s: str) -> str:
     # math delimiters
     s = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", s).strip()
     s = s.strip("$").strip()
-    s = s.rstrip(".").strip()
+    s = s.rstrip(".,;").strip()
     s = re.sub(r"\\(?:displaystyle|left|right|big|Big|bigg|Bigg)(?![A-Za-z])\.?", "", s)
     s = re.sub(r"\\[dtc]frac", r"\\frac", s)
     s = s.replace("∞", "\\infty").replace("+\\infty", "\\infty").replace("\\inf)", "\\infty)")

@@ -58,7 +58,9 @@ def test_corpus_covers_every_kind_both_ways() -> None:
     "case", CASES, ids=[f"{i}-{c['kind']}-{str(c['pred'])[:30]}|{str(c['gold'])[:20]}" for i, c in enumerate(CASES)]
 )
 def test_corpus_case(case: dict[str, Any]) -> None:
-    c = compare(case["pred"], case["gold"], policy=case_policy(case), truncated=case.get("truncated", False), timeout=30)
+    c = compare(
+        case["pred"], case["gold"], policy=case_policy(case), truncated=case.get("truncated", False), timeout=30
+    )
     assert c.equal is case["expected"], c
     assert c.status not in ("timeout", "error"), c
     if "status" in case:
