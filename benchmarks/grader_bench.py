@@ -59,8 +59,10 @@ def _perturb_last(answer: str) -> str:
 def _ours() -> Callable[[str, str, dict[str, Any]], bool]:
     from eval.grade import _compare_cached, compare
     from eval.grade_pool import get_pool, shutdown_pool
+    from eval.normalize import normalize_answer
 
     _compare_cached.cache_clear()
+    normalize_answer.cache_clear()
     shutdown_pool()
     get_pool().warmup()  # worker start-up is not a comparison
     return lambda p, g, opts: compare(p, g, **opts).equal

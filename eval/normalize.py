@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from .extract import find_boxed
 
@@ -226,6 +227,10 @@ def _connectors(s: str) -> str:
     return re.sub(r",\s*,", ",", s).strip(", ")
 
 
+_PLAIN_NUMBER_RE = re.compile(r"-?\d{1,30}(?:\.\d{1,30})?")
+
+
+@lru_cache(maxsize=32768)
 def normalize_answer(s: str) -> str:
     """Canonical string form of an answer (no spaces, no ``$``, units and LaTeX spacing removed).
 
@@ -248,6 +253,8 @@ def normalize_answer(s: str) -> str:
         ('2\\\\frac{1}{4}', '12,13', '1000')
     """
     s = s.strip()
+    if _PLAIN_NUMBER_RE.fullmatch(s):
+        return s
     if re.search(r"(?<!\\)\\\\(?=[a-zA-Z])", s):  # doubly escaped LaTeX ("\\\\frac", from a JSON dump)
         s = s.replace("\\\\", "\\")
     boxes = find_boxed(s)
