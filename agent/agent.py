@@ -314,6 +314,7 @@ class Agent:
             result = compare(traj.answer, problem.answer)
             traj.correct = result.correct
             traj.grader = result.grader
+            traj.grade_status = result.status
         return traj
 
     async def asolve(

@@ -1,13 +1,21 @@
-"""Grader benchmark: comparisons per second and worst-case latency, ours vs math-verify alone.
+"""Grader benchmark: agreement with the labels and comparisons per second, ours vs math-verify's default.
 
-Pairs come from MATH500 (and GSM8K) gold answers: gold vs gold, gold vs a re-spelling (``$...$``,
-``\\dfrac``), and gold vs a perturbation (first digit changed). Both graders run in this process,
-one thread, caches cleared before each set; math-verify runs with its own timeouts disabled.
+Two groups of pair sets, measured in one run, one thread, each grader's caches cleared before each set:
 
-Run (about a minute on one core)::
+* the existing sets, from MATH500 (and GSM8K) gold answers: gold vs gold, gold vs a re-spelling (``$...$``,
+  ``\\dfrac``), gold vs a perturbation (first or last digit changed), GSM8K gold vs ``1,234``-style; here
+  math-verify runs as before, on ``$``-wrapped answers with its own timeouts disabled ("math-verify alone");
+* the regression corpus ``tests/eval/grader_corpus.yaml``, one row per kind (whole responses, other
+  languages, several answers, ...): ours with each case's policy against math-verify's default call
+  ``verify(parse(gold), parse(pred))`` on the raw strings (its default timeouts on, main thread).
 
-    python benchmarks/grader_bench.py            # prints a markdown table
-    python benchmarks/grader_bench.py --limit 100
+Ours runs through the public ``compare`` (extraction, fast path, worker with its deadline); the worker pool is
+restarted and warmed before each set (start-up is not a comparison).
+
+Run (a few minutes on one core; heavy: use the shared lock)::
+
+    MATHAGENT_THREADS=1 OMP_NUM_THREADS=1 flock /tmp/mathagent-heavy.lock python benchmarks/grader_bench.py
+    python benchmarks/grader_bench.py --limit 100 --only corpus
 
 Example:
     >>> _perturb("\\\\frac{3}{4}")
@@ -19,10 +27,19 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-__all__ = ["run_benchmark", "main"]
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+__all__ = ["run_benchmark", "main", "to_markdown"]
+
+Pair = tuple[str, str, bool, dict[str, Any]]  # pred, gold, expected, options of our compare
 
 
 def _perturb(answer: str) -> str:
@@ -39,36 +56,60 @@ def _perturb_last(answer: str) -> str:
     return answer + "+1"
 
 
-def _ours() -> Callable[[str, str], bool]:
-    from .grade import _compare_cached, compare
+def _ours() -> Callable[[str, str, dict[str, Any]], bool]:
+    from eval.grade import _compare_cached, compare
+    from eval.grade_pool import get_pool, shutdown_pool
+    from eval.normalize import normalize_answer
 
     _compare_cached.cache_clear()
-    return lambda p, g: compare(p, g).equal
+    normalize_answer.cache_clear()
+    shutdown_pool()
+    get_pool().warmup()  # worker start-up is not a comparison
+    return lambda p, g, opts: compare(p, g, **opts).equal
 
 
-def _math_verify_alone() -> Callable[[str, str], bool]:
-    from math_verify import parse, verify
+def _clear_math_verify_caches() -> None:
     from math_verify import parser as mv_parser
 
-    for name in ("parse_latex_cached", "parse_expr_cached"):
+    for name in ("parse_latex_cached", "parse_expr_cached", "extract_latex"):
         fn = getattr(mv_parser, name, None)
         if fn is not None and hasattr(fn, "cache_clear"):
             fn.cache_clear()
 
-    def run(p: str, g: str) -> bool:
-        gp = parse(f"${g}$", parsing_timeout=None)
-        pp = parse(f"${p}$", parsing_timeout=None)
+
+def _math_verify_alone() -> Callable[[str, str, dict[str, Any]], bool]:
+    from math_verify import parse, verify
+
+    _clear_math_verify_caches()
+
+    def run(p: str, g: str, opts: dict[str, Any]) -> bool:
+        gp = parse(f"${g}$", parsing_timeout=None)  # type: ignore[arg-type]
+        pp = parse(f"${p}$", parsing_timeout=None)  # type: ignore[arg-type]
         return bool(verify(gp, pp, timeout_seconds=None))
 
     return run
 
 
-def _measure(fn: Callable[[str, str], bool], pairs: list[tuple[str, str, bool]]) -> dict[str, float]:
+def _math_verify_default() -> Callable[[str, str, dict[str, Any]], bool]:
+    from math_verify import parse, verify
+
+    _clear_math_verify_caches()
+
+    def run(p: str, g: str, opts: dict[str, Any]) -> bool:
+        try:
+            return bool(verify(parse(g), parse(p)))
+        except Exception:  # noqa: BLE001 - a grader that raises counts as "not equal"
+            return False
+
+    return run
+
+
+def _measure(fn: Callable[[str, str, dict[str, Any]], bool], pairs: list[Pair]) -> dict[str, float]:
     lat, agree = [], 0
     t0 = time.perf_counter()
-    for p, g, expected in pairs:
+    for p, g, expected, opts in pairs:
         t = time.perf_counter()
-        got = fn(p, g)
+        got = fn(p, g, opts)
         lat.append(time.perf_counter() - t)
         agree += got == expected
     total = time.perf_counter() - t0
@@ -83,52 +124,80 @@ def _measure(fn: Callable[[str, str], bool], pairs: list[tuple[str, str, bool]])
     }
 
 
-def run_benchmark(limit: int | None = None) -> list[dict[str, object]]:
+def _existing_sets(limit: int | None) -> dict[str, list[Pair]]:
+    from eval.datasets import load_problems
+
+    math500 = [p.answer for p in load_problems("math500", limit=limit) if p.answer]
+    gsm8k = [p.answer for p in load_problems("gsm8k", limit=limit) if p.answer]
+    return {
+        "MATH500 gold vs gold": [(a, a, True, {}) for a in math500],
+        "MATH500 gold vs re-spelled": [
+            (f"${a.replace(chr(92) + 'frac', chr(92) + 'dfrac')}$", a, True, {}) for a in math500
+        ],
+        "MATH500 gold vs first digit changed": [(_perturb(a), a, False, {}) for a in math500],
+        "MATH500 gold vs last digit changed": [(_perturb_last(a), a, False, {}) for a in math500],
+        "GSM8K gold vs 1,234-style": [(f"{int(a):,}", a, True, {}) for a in gsm8k],
+    }
+
+
+def _corpus_sets(limit: int | None) -> dict[str, list[Pair]]:
+    sys.path.insert(0, str(REPO / "tests" / "eval"))
+    from test_grader_corpus import case_policy, load_corpus  # type: ignore[import-not-found]
+
+    sets: dict[str, list[Pair]] = {}
+    for c in load_corpus():
+        opts = {"policy": case_policy(c), "truncated": c.get("truncated", False)}
+        sets.setdefault(f"corpus: {c['kind']}", []).append((c["pred"], c["gold"], c["expected"], opts))
+    if limit:
+        sets = {k: v[:limit] for k, v in sets.items()}
+    sets["corpus: all kinds"] = [pair for pairs in sets.values() for pair in pairs]
+    return sets
+
+
+def run_benchmark(limit: int | None = None, only: str = "all") -> list[dict[str, object]]:
     """Measure both graders on the pair sets; one row per (set, grader).
 
     Example:
         >>> rows = run_benchmark(limit=3)  # doctest: +SKIP
     """
-    from .datasets import load_problems
-    from .grade_pool import get_pool
-
-    math500 = [p.answer for p in load_problems("math500", limit=limit)]
-    gsm8k = [p.answer for p in load_problems("gsm8k", limit=limit)]
-    sets = {
-        "MATH500 gold vs gold": [(a, a, True) for a in math500],
-        "MATH500 gold vs re-spelled": [
-            (f"${a.replace(chr(92) + 'frac', chr(92) + 'dfrac')}$", a, True) for a in math500
-        ],
-        "MATH500 gold vs first digit changed": [(_perturb(a), a, False) for a in math500],
-        "MATH500 gold vs last digit changed": [(_perturb_last(a), a, False) for a in math500],
-        "GSM8K gold vs 1,234-style": [(f"{int(a):,}", a, True) for a in gsm8k],
-    }
-    get_pool().warmup()  # worker start-up is not a comparison
     rows: list[dict[str, object]] = []
-    for name, pairs in sets.items():
-        for grader, make in (("mathagent", _ours), ("math-verify alone", _math_verify_alone)):
-            rows.append({"set": name, "grader": grader, **_measure(make(), pairs)})
+    groups: list[tuple[dict[str, list[Pair]], str, Callable[[], Any]]] = []
+    if only in ("all", "existing"):
+        groups.append((_existing_sets(limit), "math-verify alone", _math_verify_alone))
+    if only in ("all", "corpus"):
+        groups.append((_corpus_sets(limit), "math-verify default", _math_verify_default))
+    for sets, mv_name, mv_make in groups:
+        for name, pairs in sets.items():
+            for grader, make in (("mathagent", _ours), (mv_name, mv_make)):
+                rows.append({"set": name, "grader": grader, **_measure(make(), pairs)})
     return rows
 
 
 def to_markdown(rows: list[dict[str, object]]) -> str:
-    """The rows as a markdown table."""
-    head = "| pairs | grader | n | comparisons/s | p50 ms | p99 ms | max ms | right answers |\n" + "|---" * 8 + "|"
-    body = [
-        f"| {r['set']} | {r['grader']} | {r['n']} | {r['per_s']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.1f} "
-        f"| {r['max_ms']:.0f} | {100 * r['correct']:.1f} % |"  # type: ignore[operator]
-        for r in rows
-    ]
+    """The rows as a markdown table, ours and math-verify side by side."""
+    head = (
+        "| pairs | n | ours: right | ours: comparisons/s | ours: p99 / max ms | math-verify: right "
+        "| math-verify: comparisons/s | math-verify: p99 / max ms |\n" + "|---" * 8 + "|"
+    )
+    body = []
+    for ours, mv in zip(rows[::2], rows[1::2], strict=True):
+        body.append(
+            f"| {ours['set']} | {ours['n']} | {100 * ours['correct']:.1f} % | {ours['per_s']:,.0f} "  # type: ignore[operator]
+            f"| {ours['p99_ms']:.1f} / {ours['max_ms']:.0f} | {100 * mv['correct']:.1f} % "  # type: ignore[operator]
+            f"| {mv['per_s']:,.0f} | {mv['p99_ms']:.1f} / {mv['max_ms']:.0f} |"
+        )
     return "\n".join([head, *body])
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry: print the benchmark table."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--limit", type=int, default=None, help="Use only the first N problems of each dataset.")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--limit", type=int, default=None, help="Use only the first N problems / cases of each set.")
+    ap.add_argument("--only", choices=("all", "existing", "corpus"), default="all", help="Which sets to run.")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
-    print(to_markdown(run_benchmark(args.limit)))
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    print(to_markdown(run_benchmark(args.limit, args.only)))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from .datasets import load_problems
 from .errors import DatasetError, EvalError, MalformedRecordError
 from .extract import Extraction, extract_answer
 from .grade import Comparison, compare, grade, grader_version
+from .policy import GradePolicy, UnknownPolicyError, get_policy
 from .records import Problem
 
 __all__ = [
@@ -17,11 +18,14 @@ __all__ = [
     "DatasetError",
     "EvalError",
     "Extraction",
+    "GradePolicy",
     "MalformedRecordError",
     "Problem",
+    "UnknownPolicyError",
     "compare",
     "extract_answer",
     "grade",
+    "get_policy",
     "grader_version",
     "load_problems",
 ]

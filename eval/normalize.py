@@ -12,9 +12,11 @@ Example:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from .extract import find_boxed
 
@@ -26,40 +28,120 @@ __all__ = [
     "parse_structure",
     "parse_choice",
     "parse_base",
+    "parse_time",
+    "parse_intervals",
     "is_text_answer",
     "split_top_level",
+    "split_unit",
     "strip_assignment",
+    "decimal_comma_number",
 ]
 
 _MAX_DIGITS = 400  # refuse literals longer than this: Fraction(10**10**9) would hang
 _MAX_EXP = 400
 
-_TEXT_CMDS = ("text", "textbf", "textit", "textrm", "textnormal", "mathrm", "mathbf", "mbox", "mathit", "operatorname")
+_TEXT_CMDS = (
+    "text",
+    "textbf",
+    "textit",
+    "textrm",
+    "textnormal",
+    "mathrm",
+    "mathbf",
+    "mbox",
+    "mathit",
+    "operatorname",
+    "textsf",
+    "mathsf",
+)
 # currency, counting nouns, length, area, volume, mass, time and speed words that answers carry
 _UNIT_WORDS = set(
     """
     dollar dollars usd cent cents euro euros pound pounds yuan mm cm m km meter meters metre metres
-    centimeter centimeters kilometer kilometers inch inches in ft foot feet yard yards yd mile miles mi
-    sq square cubic units unit g kg gram grams kilogram kilograms lb lbs ounce ounces oz ton tons liter
-    liters litre litres ml gallon gallons s sec second seconds min minute minutes h hr hrs hour hours
-    day days week weeks month months year years mph kph degree degrees percent points point times
-    people students ways cups pages
+    centimeter centimeters centimetre centimetres kilometer kilometers millimeter millimeters inch inches in ft
+    foot feet yard yards yd mile miles mi sq square cubic units unit g kg gram grams kilogram kilograms lb lbs
+    ounce ounces oz ton tons liter liters litre litres ml gallon gallons s sec second seconds min minute minutes
+    h hr hrs hour hours day days week weeks month months year years mph kph kmh degree degrees percent points
+    point times people students ways cups pages apples
     """.split()
 )
+# one spelling per unit, for policies that compare units
+_UNIT_CANON = {
+    "centimeter": "cm",
+    "centimeters": "cm",
+    "centimetre": "cm",
+    "centimetres": "cm",
+    "meter": "m",
+    "meters": "m",
+    "metre": "m",
+    "metres": "m",
+    "kilometer": "km",
+    "kilometers": "km",
+    "millimeter": "mm",
+    "millimeters": "mm",
+    "inches": "in",
+    "inch": "in",
+    "feet": "ft",
+    "foot": "ft",
+    "miles": "mi",
+    "mile": "mi",
+    "yards": "yd",
+    "yard": "yd",
+    "dollars": "dollar",
+    "cents": "cent",
+    "euros": "euro",
+    "grams": "g",
+    "gram": "g",
+    "kilograms": "kg",
+    "kilogram": "kg",
+    "liters": "l",
+    "liter": "l",
+    "litres": "l",
+    "litre": "l",
+    "seconds": "s",
+    "second": "s",
+    "sec": "s",
+    "minutes": "min",
+    "minute": "min",
+    "hours": "h",
+    "hour": "h",
+    "hr": "h",
+    "hrs": "h",
+    "days": "day",
+    "weeks": "week",
+    "years": "year",
+    "degrees": "degree",
+    "units": "unit",
+    "square": "sq",
+}
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "log", "ln", "sqrt", "exp", "i", "e", "x", "y", "z", "n", "k", "a", "b", "c"}
+_GREEK = (
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi rho sigma tau "
+    "upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega"
+).split()
 
 _NUM_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_THOUSANDS_RE = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_THOUSANDS_RE = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 _FRAC_RE = re.compile(r"([-+]?)\\frac\{([^{}]+)\}\{([^{}]+)\}")
 _FRAC_SHORT_RE = re.compile(r"([-+]?)\\frac(\d)(\d)")
 _SLASH_RE = re.compile(r"([-+]?[\d.]+)/([-+]?[\d.]+)")
 _SCI_RE = re.compile(r"([-+]?[\d.]+)(?:\\times|\\cdot|\*)10\^\{?([-+]?\d+)\}?")
 _POW_RE = re.compile(r"([-+]?\d+)\^\{?(\d+)\}?")
 _MIXED_RE = re.compile(r"([-+]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
-_ASSIGN_RE = re.compile(r"^\s*([A-Za-z](?:_\{?\w+\}?)?|\\[A-Za-z]+(?:_\{?\w+\}?)?)\s*(=|\\in)\s*(?!=)")
-_CHOICE_RE = re.compile(r"^\(?([A-Ea-e])\)?$")
-_PRED_CHOICE_RE = re.compile(r"^(?:\\text\{)?\(?([A-E])\)?(?:\}|\s*[:.)]|\s+\S.*)?$", re.DOTALL)
-_PRED_CHOICE_LOWER_RE = re.compile(r"^\(?([a-e])\)?$")
+_ASSIGN_RE = re.compile(
+    r"^\s*(?P<lhs>[A-Za-z](?:_\{?\w+\}?)?(?:'|\^\{?\*\}?)?(?:\([^()=]{1,12}\))?|\\(?:"
+    + "|".join(_GREEK)
+    + r")(?![A-Za-z])(?:_\{?\w+\}?)?|\((?:[A-Za-z](?:_\{?\w+\}?)?,)+[A-Za-z](?:_\{?\w+\}?)?\))"
+    r"\s*(?P<op>=|\\in)\s*(?!=)"
+)
+_CHOICE_RE = re.compile(r"^\(?([A-Za-z])\)?$")
+_GOLD_CHOICE_RE = re.compile(
+    r"^\(([A-Z])\)\s*(?:[.:]\s*)?[^\\=+*/^]*$|^([A-Z])(?:[.:)]\s*|\s+)[A-Za-z0-9][^\\=+*/^]*$"
+)
+_PRED_CHOICE_RE = re.compile(r"^(?:\\text\{)?\(?([A-Z])\)?(?:\}|\s*[:.)]|\s+\S.*)?$", re.DOTALL)
+_PRED_CHOICE_LOWER_RE = re.compile(r"^\(?([a-z])\)?$")
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:(a|p)\.?m\.?)?$", re.IGNORECASE)
+_DEGREE_RE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree|\\circ(?![A-Za-z])")
 
 
 def _unwrap_cmd(s: str, cmd: str) -> str:
@@ -86,24 +168,75 @@ def _unwrap_cmd(s: str, cmd: str) -> str:
     return out
 
 
+_UNIT_TAIL_RE = re.compile(r"^([-+]?[\d.,/]+(?:\^\{?\d\}?)?)\s*([A-Za-z][A-Za-z .^{}23²³]*)$")
+
+
+def _unit_words(s: str) -> tuple[str, str] | None:
+    """``(number, unit)`` when ``s`` is a number followed by unit words, else None."""
+    m = _UNIT_TAIL_RE.match(s)
+    if not m:
+        return None
+    words = re.findall(r"[A-Za-z]+", m.group(2))
+    if not words:
+        return None
+    if len(words[0]) <= 2 and not s[len(m.group(1)) :].startswith(" "):
+        return None  # "5m", "3s": a short word glued to a number may be a variable
+    if all(w.lower() in _UNIT_WORDS or (len(w) >= 3 and w.lower() not in _MATH_WORDS) for w in words):
+        return m.group(1), m.group(2)
+    return None
+
+
+def split_unit(s: str) -> tuple[str, str]:
+    """A raw answer's value and its unit, canonical (``5 centimeters`` -> ``("5", "cm")``); unit ``""`` if none.
+
+    Example:
+        >>> split_unit(r"5\\text{ cm}^2"), split_unit("12 square feet"), split_unit("7")
+        (('5', 'cm^2'), ('12', 'sq ft'), ('7', ''))
+    """
+    t = s.strip().strip("$").strip()
+    t = re.sub(r"\\(?:text|mbox|mathrm|textrm|textnormal)\{([^{}]*)\}", r" \1 ", t)
+    t = t.replace("\\,", " ").replace("\\ ", " ").replace("~", " ")
+    t = re.sub(r"\s+", " ", t).strip().rstrip(".")
+    got = _unit_words(t)
+    if got is None:
+        return s, ""
+    value, unit = got
+    power = re.search(r"\^\{?([23])\}?|([²³])", unit)
+    words = [_UNIT_CANON.get(w.lower(), w.lower()) for w in re.findall(r"[A-Za-z]+", unit)]
+    canon = " ".join(words)
+    if power:
+        canon += "^" + (power.group(1) or ("2" if power.group(2) == "²" else "3"))
+    return value, canon
+
+
 def _strip_units(s: str) -> str:
     """Drop trailing unit words after a leading number: ``5 cm`` -> ``5``, ``12 square feet`` -> ``12``."""
-    m = re.match(r"^([-+]?[\d.,/]+(?:\^\{?\d\}?)?)\s*([A-Za-z][A-Za-z .^{}23]*)$", s)
-    if not m:
+    got = _unit_words(s)
+    return got[0] if got else s
+
+
+def _connectors(s: str) -> str:
+    """Spelled-out connectors between list items: "and"/"or" become ``,`` (``\\lor`` between inequalities)."""
+    s = re.sub(r"\\text\{\s*(and|or)\s*\}", r" \1 ", s)
+    s = re.sub(r"\\(?:quad|qquad)", " ", s)
+    if not re.search(r"\b(?:and|or)\b", s):
         return s
-    words = re.findall(r"[A-Za-z]+", m.group(2))
-    if len(words[0]) <= 2 and not s[len(m.group(1)) :].startswith(" "):
-        return s  # "5m", "3s": a short word glued to a number may be a variable
-    if words and all(w.lower() in _UNIT_WORDS or (len(w) >= 3 and w.lower() not in _MATH_WORDS) for w in words):
-        return m.group(1)
-    return s
+    ineq = bool(re.search(r"<|>|\\[lg]e(?:q)?(?![a-z])|\\[lg]t(?![a-z])", s))
+    s = re.sub(r"\s*,?\s*\bor\b\s*", "\\\\lor " if ineq else ",", s)
+    s = re.sub(r"\s*,?\s*\band\b\s*", "\\\\land " if ineq else ",", s)
+    return re.sub(r",\s*,", ",", s).strip(", ")
 
 
+_PLAIN_NUMBER_RE = re.compile(r"-?\d{1,30}(?:\.\d{1,30})?")
+
+
+@lru_cache(maxsize=32768)
 def normalize_answer(s: str) -> str:
     """Canonical string form of an answer (no spaces, no ``$``, units and LaTeX spacing removed).
 
-    Percent signs are kept (as ``%``) so that callers can read them; degrees, currency, ``\\text{}``
-    wrappers, ``\\left``/``\\right``, ``\\dfrac`` and thousands separators are normalised away.
+    Percent signs are kept (as ``%``) so that callers can read them; currency, ``\\text{}``
+    wrappers, ``\\left``/``\\right``, ``\\dfrac`` and thousands separators are normalised away; a degree
+    sign is dropped from a lone number (``30^\\circ`` -> ``30``) and kept as ``^\\circ`` elsewhere.
 
     Args:
         s: A raw answer string (e.g. the content of a box or a dataset's reference answer).
@@ -116,37 +249,59 @@ def normalize_answer(s: str) -> str:
         '(3,\\\\frac{\\\\pi}{2})'
         >>> normalize_answer(r"30^\\circ"), normalize_answer(r"5\\text{ cm}^2"), normalize_answer("50\\\\%")
         ('30', '5', '50%')
+        >>> normalize_answer("2 1/4"), normalize_answer("12 and 13"), normalize_answer("1 000")
+        ('2\\\\frac{1}{4}', '12,13', '1000')
     """
     s = s.strip()
+    if _PLAIN_NUMBER_RE.fullmatch(s):
+        return s
+    if re.search(r"(?<!\\)\\\\(?=[a-zA-Z])", s):  # doubly escaped LaTeX ("\\\\frac", from a JSON dump)
+        s = s.replace("\\\\", "\\")
     boxes = find_boxed(s)
     if boxes and re.fullmatch(r"\$*\s*\\(?:boxed|fbox)\s*\{.*\}\s*\$*\.?", s, re.DOTALL):
         s = boxes[-1][1]
-    s = s.replace("\n", " ").strip()
+    s = s.replace("\n", " ").replace("−", "-").replace("–", "-").replace("×", "\\times ").replace("÷", "/")
+    s = s.strip()
     # math delimiters
     s = re.sub(r"^\\\(|\\\)$|^\\\[|\\\]$", "", s).strip()
     s = s.strip("$").strip()
-    s = s.rstrip(".").strip()
-    s = re.sub(r"\\(?:displaystyle|left|right|big|Big|bigg|Bigg)(?![A-Za-z])", "", s)
-    s = re.sub(r"\\[dt]frac", r"\\frac", s)
+    s = s.rstrip(".,;").strip()
+    s = re.sub(r"\\(?:displaystyle|left|right|big|Big|bigg|Bigg)(?![A-Za-z])\.?", "", s)
+    s = re.sub(r"\\[dtc]frac", r"\\frac", s)
     s = s.replace("∞", "\\infty").replace("+\\infty", "\\infty").replace("\\inf)", "\\infty)")
+    s = s.replace("\\le ", "\\le ").replace("\\leqslant", "\\le").replace("\\geqslant", "\\ge")
+    s = re.sub(r"\\(le|ge)q(?![a-z])", r"\\\1", s)
+    s = s.replace("<=", "\\le ").replace(">=", "\\ge ").replace("≤", "\\le ").replace("≥", "\\ge ")
+    s = s.replace("\\lt", "<").replace("\\gt", ">").replace("!=", "\\ne ").replace("\\neq", "\\ne")
+    s = re.sub(r"(?<=\d),\\!\s*(?=\d{3})", ",", s)  # 11,\!111 (a thousands comma with a negative space)
     s = re.sub(r"(?<!\\)\\[,;:! ]|~|\\quad|\\qquad", " ", s)
     s = s.replace("{,}", ",") if re.search(r"\d\{,\}\d", s) else s
-    # degrees
-    s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree|\\circ$", "", s)
+    # degrees: dropped from a lone number, one spelling elsewhere
+    if re.fullmatch(r"[-+]?[\d.,]+\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|\\degree)\s*(?:\\text\{[^{}]*\})?", s):
+        s = _DEGREE_RE.sub("", s)
+        s = re.sub(r"\\text\{[^{}]*\}", "", s)
+    else:
+        s = _DEGREE_RE.sub("^\\\\circ", s)
     # units in \text{} / \mbox{} after a number: "5 \text{ cm}^2", "\$5\text{ dollars}"
     s = re.sub(r"(?<=[\d}])\s*\\(?:text|mbox|mathrm|textrm)\{\s*[A-Za-z][A-Za-z .]*\}(?:\^\{?\d\}?)?\s*$", "", s)
     for cmd in _TEXT_CMDS:
         s = _unwrap_cmd(s, cmd)
     # currency
-    s = re.sub(r"\\\$|\$|\\euro|€|£|\bUSD\b|\bRs\.?", "", s)
+    s = re.sub(r"\\\$|\$|\\euro|€|£|¥|₹|\bUSD\b|\bRs\.?|\bEUR\b", "", s)
     s = s.replace("\\%", "%").replace("\\percent", "%")
     s = re.sub(r"\s+", " ", s).strip()
+    s = _connectors(s)
     s = _strip_units(s)
-    s = re.sub(r"\s*percent$", "%", s)
+    s = re.sub(r"\s*(?:percent|pct|per cent)$", "%", s)
     s = s.rstrip(".").strip()
     # thousands separators only in a lone number, before spaces go: "2, 500" is a list, "2,500" a number
     if _THOUSANDS_RE.fullmatch(s.rstrip("%").strip()):
         s = s.replace(",", "")
+    elif re.fullmatch(r"[-+]?[1-9]\d{0,2}(?: \d{3})+(?:[.,]\d+)?%?", s):
+        s = s.replace(" ", "")
+    elif m := re.fullmatch(r"([-+]?\d+)\s+(\d+)\s*/\s*(\d+)", s):  # a mixed number "2 1/4"
+        s = f"{m.group(1)}\\frac{{{m.group(2)}}}{{{m.group(3)}}}"
+    s = re.sub(r"(\^\{?\d+\}?) (?=\d)", r"\1\\cdot ", s)  # 2^6 3^5 is a product, not 2^{63}...
     # drop spaces, except one that ends a command before a letter: "\\pi r" must not become "\\pir"
     s = re.sub(r"(\\[A-Za-z]+) (?=[A-Za-z])", "\\1\x00", s).replace(" ", "").replace("\x00", " ")
     # one canonical spelling of single-token arguments: \frac12 -> \frac{1}{2}, \sqrt2 -> \sqrt{2}, ^{2} -> ^2
@@ -155,6 +310,7 @@ def normalize_answer(s: str) -> str:
     s = re.sub(r"\\frac(\{[^{}]*\})(\d)", r"\\frac\1{\2}", s)
     s = re.sub(r"\\sqrt(\d)", r"\\sqrt{\1}", s)
     s = re.sub(r"([\^_])\{(\w)\}", r"\1\2", s)
+    s = s.replace("\\cdots", "\\dots").replace("\\ldots", "\\dots")
     # 0.50 and 0.5 stay different strings: numbers are compared numerically, not here
     return s
 
@@ -162,17 +318,28 @@ def normalize_answer(s: str) -> str:
 def strip_assignment(s: str) -> tuple[str | None, str]:
     """Split ``x=5`` into ``("x", "5")``; ``(None, s)`` when there is no simple left-hand side.
 
+    A chain keeps its last right-hand side (``x=5+6=11`` -> ``("x", "11")``); the left-hand side may be a
+    variable, a Greek letter, a function value ``f(x)`` or a tuple ``(p,q)``.
+
     Example:
         >>> strip_assignment("x=5"), strip_assignment(r"\\theta\\in[0,1]"), strip_assignment("x+y=3")
         (('x', '5'), ('\\\\theta', '[0,1]'), (None, 'x+y=3'))
+        >>> strip_assignment("f(x)=2x+3"), strip_assignment("x=5+6=11")
+        (('f(x)', '2x+3'), ('x', '11'))
     """
     m = _ASSIGN_RE.match(s)
-    if not m or "=" in s[m.end() :]:
+    if not m:
         return None, s
     rest = s[m.end() :]
+    if len(split_top_level(rest)) > 1:
+        return None, s  # "x=2,y=3" is a list of assignments, not one
+    if "=" in rest:
+        if m.group("op") != "=" or re.search(r"[<>]|\\[lg]e|\\ne", rest):
+            return None, s
+        rest = re.split(r"(?<![<>!\\])=", rest)[-1]
     if not rest:
         return None, s
-    return m.group(1), rest
+    return m.group("lhs"), rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,17 +351,27 @@ class Number:
         integer: The literal was an integer (no point, fraction or percent).
         percent: The literal ended in ``%``: ``value`` is the number as written (``20`` for ``20%``).
         decimal: The literal was written with a decimal point or an exponent (``0.3333``, ``1.5e3``):
-            the grader's tolerance applies between such a value and an exact one.
+            it may stand for an exact value to the precision written.
+        places: Decimal places of the value as written (``0.3333`` -> 4, ``2.31\\times10^{-3}`` -> 5).
+        digits: Significant digits written (``0.3333`` -> 4, ``37.70`` -> 4).
+        reduced: A fraction literal is in lowest terms with a denominator above 1 (True for non-fractions).
     """
 
     value: Fraction
     integer: bool = False
     percent: bool = False
     decimal: bool = False
+    places: int = 0
+    digits: int = 0
+    reduced: bool = True
 
-    def candidates(self) -> tuple[Fraction, ...]:
-        """Values this answer may stand for: ``20%`` is 20 or 0.2."""
-        return (self.value, self.value / 100) if self.percent else (self.value,)
+    def candidates(self, mode: str = "either") -> tuple[Fraction, ...]:
+        """Values this answer may stand for: ``20%`` is 20 or 0.2 ('either'), 20 ('number'), 0.2 ('fraction')."""
+        if not self.percent or mode in ("number", "strict"):
+            return (self.value,)
+        if mode == "fraction":
+            return (self.value / 100,)
+        return (self.value, self.value / 100)
 
 
 def _frac(text: str) -> Fraction | None:
@@ -208,15 +385,29 @@ def _frac(text: str) -> Fraction | None:
     return Fraction(text)
 
 
+def _precision(literal: str, exp: int = 0) -> tuple[int, int]:
+    """``(decimal places, significant digits)`` of a decimal literal, shifted by a power of ten."""
+    m = re.search(r"(\d*)\.(\d*)", literal)
+    if not m:
+        digits = len(literal.strip("-+").lstrip("0")) or 1
+        return max(0, -exp), digits
+    whole, frac = m.group(1), m.group(2)
+    sig = (whole + frac).lstrip("0")
+    return len(frac) - exp, len(sig) or 1
+
+
 def parse_number(s: str) -> Number | None:
     """Read a normalised answer as an exact number, or None if it is not a plain number.
 
     Handles integers, decimals, scientific notation, ``a/b``, ``\\frac{a}{b}``, ``\\frac12``, mixed
-    numbers ``2\\frac{1}{2}``, small integer powers ``2^{10}`` and a trailing ``%``.
+    numbers ``2\\frac{1}{2}``, small integer powers ``2^{10}``, an arithmetic series written with dots
+    (``1+2+\\dots+100``) and a trailing ``%``.
 
     Example:
         >>> parse_number("2\\\\frac{1}{2}").value, parse_number("12.5%").percent, parse_number("x") is None
         (Fraction(5, 2), True, True)
+        >>> n = parse_number("37.70"); n.places, n.digits
+        (2, 4)
     """
     s = s.strip()
     if not s or len(s) > _MAX_DIGITS:
@@ -230,10 +421,14 @@ def parse_number(s: str) -> Number | None:
         s = s[1:-1]
     value: Fraction | None = None
     integer = False
+    reduced = True
+    places = digits = 0
     if re.fullmatch(r"-?\d+", s):
         value, integer = Fraction(int(s)), True
     elif (v := _frac(s)) is not None:
         value = v
+        mant, _, e = s.lower().partition("e")
+        places, digits = _precision(mant, int(e) if e else 0)
     elif m := _MIXED_RE.fullmatch(s):
         whole_den = int(m.group(4))
         if whole_den:
@@ -246,22 +441,80 @@ def parse_number(s: str) -> Number | None:
         if num is not None and den:
             value = num / den
             value = -value if m.group(1) == "-" else value
+            reduced = _is_reduced(num, den)
     elif m := _SLASH_RE.fullmatch(s):
         num, den = _frac(m.group(1)), _frac(m.group(2))
         if num is not None and den:
             value = num / den
+            reduced = _is_reduced(num, den)
     elif m := _SCI_RE.fullmatch(s):
         mant, exp = _frac(m.group(1)), int(m.group(2))
         if mant is not None and abs(exp) <= _MAX_EXP:
             value = mant * Fraction(10) ** exp
+            places, digits = _precision(m.group(1), exp)
     elif m := _POW_RE.fullmatch(s):
         base, exp = int(m.group(1)), int(m.group(2))
         if abs(base) <= 10**6 and exp <= 64:
             value, integer = Fraction(base) ** exp, True
+    elif m := re.fullmatch(r"(-?\d+)\+(-?\d+)\+(-?\d+)\+\\dots\+(-?\d+)", s):
+        a, b, c, last = (int(x) for x in m.groups())
+        step = b - a
+        if step and c - b == step and (last - a) % step == 0 and 0 < (last - a) // step < 10**7:
+            n = (last - a) // step + 1
+            value, integer = Fraction(n * (a + last), 2), True
     if value is None:
         return None
-    decimal = "." in s or bool(re.search(r"\d[eE][-+]?\d", s))
-    return Number(value, integer and not percent, percent, decimal)
+    decimal = "." in s or bool(re.search(r"\d[eE][-+]?\d", s)) or bool(_SCI_RE.fullmatch(s) and "." in s)
+    return Number(value, integer and not percent, percent, decimal, places, digits, reduced)
+
+
+def _is_reduced(num: Fraction, den: Fraction) -> bool:
+    if num.denominator != 1 or den.denominator != 1:
+        return True  # decimals inside a fraction: not a question of reducing
+    n, d = int(num), int(den)
+    return d > 1 and math.gcd(n, d) == 1
+
+
+def decimal_comma_number(s: str) -> Number | None:
+    """A normalised answer with a decimal comma (``3,75``, ``0,625``, ``2500,5``) as a number, else None.
+
+    A comma followed by exactly three digits after a group of one to three digits that does not start
+    with 0 is a thousands separator, never a decimal mark (``41,206``).
+
+    Example:
+        >>> decimal_comma_number("3,75").value, decimal_comma_number("0,625").value
+        (Fraction(15, 4), Fraction(5, 8))
+        >>> decimal_comma_number("41,206") is None, decimal_comma_number("1,2,3") is None
+        (True, True)
+    """
+    m = re.fullmatch(r"([-+]?)(\d+),(\d+)(%?)", s.strip())
+    if not m:
+        return None
+    whole, frac = m.group(2), m.group(3)
+    if len(frac) == 3 and len(whole) <= 3 and not whole.startswith("0"):
+        return None
+    return parse_number(f"{m.group(1)}{whole}.{frac}{m.group(4)}")
+
+
+def parse_time(s: str) -> int | None:
+    """A time of day ``h:mm[:ss]`` with an optional am/pm, in seconds after midnight; None otherwise.
+
+    Example:
+        >>> parse_time("9:15") == parse_time("9:15:00"), parse_time("8:34PM") == parse_time("20:34")
+        (True, True)
+    """
+    m = _TIME_RE.fullmatch(s.strip().replace(" ", ""))
+    if not m:
+        return None
+    h, mi, sec = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if mi > 59 or sec > 59 or h > 24:
+        return None
+    ap = (m.group(4) or "").lower()
+    if ap:
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if ap == "p" else 0)
+    return h * 3600 + mi * 60 + sec
 
 
 _BASE_RE = re.compile(r"([0-9][0-9A-Za-z]*)_\{?(\d{1,3})\}?")
@@ -289,24 +542,27 @@ def parse_base(s: str) -> tuple[str, int] | None:
 
 @dataclass(frozen=True, slots=True)
 class Structure:
-    """A bracketed or comma-separated answer, or a matrix.
+    """A bracketed or comma-separated answer, a matrix, a system or a list of assignments.
 
     Attributes:
-        kind: ``"seq"`` (brackets or a bare comma list), ``"matrix"`` or ``"union"``.
+        kind: ``"seq"`` (brackets or a bare comma list), ``"matrix"``, ``"union"``, ``"assign"`` (``x=1, y=2``:
+            ``items`` are the values, ``names`` the variables) or ``"system"`` (equations).
         open: Opening bracket: ``(``, ``[``, ``{`` (a set ``\\{...\\}``) or ``""`` (bare list).
         close: Closing bracket.
         items: Items as normalised strings (for a matrix: the rows, each a tuple of cells).
+        names: The variables of an ``assign`` structure, in order.
     """
 
     kind: str
     open: str
     close: str
     items: tuple
+    names: tuple = ()
 
     @property
     def ordered(self) -> bool:
         """Tuples and intervals are ordered; sets and bare lists of solutions are not."""
-        return self.kind == "matrix" or self.open in ("(", "[")
+        return self.kind in ("matrix", "assign") or self.open in ("(", "[")
 
 
 def split_top_level(s: str, sep: str = ",") -> list[str]:
@@ -321,7 +577,7 @@ def split_top_level(s: str, sep: str = ",") -> list[str]:
     cur: list[str] = []
     i = 0
     while i < len(s):
-        if s.startswith(sep, i) and depth == 0:
+        if depth == 0 and s.startswith(sep, i):
             parts.append("".join(cur))
             cur = []
             i += len(sep)
@@ -350,66 +606,135 @@ def _matching_close(s: str, start: int) -> int | None:
 
 
 _MATRIX_RE = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.DOTALL)
+_CASES_RE = re.compile(
+    r"^\\begin\{(cases|aligned|align\*?|gathered|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.DOTALL
+)
+
+
+def _expand_pm(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for it in items:
+        if it.count("\\pm") == 1 and "\\mp" not in it:
+            head, tail = it.split("\\pm")
+            out += [f"{head}+{tail}" if head else tail, f"{head}-{tail}"]
+        else:
+            out.append(it)
+    return out
+
+
+def _assignments(items: list[str]) -> Structure | None:
+    """``x=1,y=2`` as an ``assign`` structure; ``x=2,x=-3`` (one variable) as a bare list of values."""
+    pairs = [strip_assignment(it) for it in items]
+    if len(pairs) < 2 or any(lhs is None or lhs.startswith("(") for lhs, _ in pairs):
+        return None
+    names = tuple(lhs for lhs, _ in pairs)
+    values = tuple(v for _, v in pairs)
+    if len(set(names)) == 1:
+        return Structure("seq", "", "", values)
+    if len(set(names)) != len(names):
+        return None
+    return Structure("assign", "", "", values, names)  # type: ignore[arg-type]
 
 
 def parse_structure(s: str) -> Structure | None:
-    """Read a normalised answer as a tuple, interval, set, bare list, union or matrix.
+    """Read a normalised answer as a tuple, interval, set, bare list, union, matrix, system or assignments.
 
     Example:
         >>> parse_structure("(1,3]")
-        Structure(kind='seq', open='(', close=']', items=('1', '3'))
+        Structure(kind='seq', open='(', close=']', items=('1', '3'), names=())
         >>> parse_structure(r"\\{1,2\\}").ordered, parse_structure("1,2").ordered
         (False, False)
         >>> parse_structure(r"\\begin{pmatrix}1\\\\2\\end{pmatrix}").items
         (('1',), ('2',))
+        >>> parse_structure("a=3,b=1;a=5,b=1").items, parse_structure(r"1\\pm\\sqrt{2}").items
+        (('(3,1)', '(5,1)'), ('1+\\\\sqrt{2}', '1-\\\\sqrt{2}'))
     """
     if not s:
         return None
+    if (s[0] in "([" and s[-1] in ")]") and _MATRIX_RE.match(s[1:-1]):
+        s = s[1:-1]
     if m := _MATRIX_RE.match(s):
         body = m.group(2).strip()
         rows = [r for r in re.split(r"\\\\", body) if r.strip()]
         cells = tuple(tuple(c.strip() for c in r.split("&")) for r in rows)
         if cells and len({len(r) for r in cells}) == 1:
+            if m.group(1) == "array" and all(len(r) == 1 for r in cells) and any("=" in r[0] for r in cells):
+                return _system([r[0] for r in cells])
             return Structure("matrix", "", "", cells)
         return None
+    if m := _CASES_RE.match(s):
+        rows = [re.sub(r"&", "", r).strip().rstrip(",") for r in re.split(r"\\\\", m.group(2)) if r.strip()]
+        return _system(rows)
     if "\\cup" in s:
         parts = split_top_level(s, "\\cup")
         if len(parts) > 1 and all(parts):
             return Structure("union", "", "", tuple(parts))
+    if ";" in s:
+        groups = [g for g in split_top_level(s, ";") if g]
+        if len(groups) >= 2:
+            tuples = []
+            for g in groups:
+                a = _assignments(split_top_level(g))
+                tuples.append(f"({','.join(a.items)})" if a is not None and a.kind == "assign" else g)
+            return Structure("seq", "", "", tuple(tuples))
     if s.startswith("\\{") and s.endswith("\\}"):
         inner = s[2:-2]
-        return Structure("seq", "{", "}", tuple(x for x in split_top_level(inner)))
+        return Structure("seq", "{", "}", tuple(_expand_pm(split_top_level(inner))))
+    if s[0] == "{" and s[-1] == "}" and _matching_close(s, 0) == len(s) - 1 and "," in s:
+        items = split_top_level(s[1:-1])
+        if len(items) >= 2 and all(items):
+            return Structure("seq", "{", "}", tuple(items))
     if s[0] in "([" and s[-1] in ")]" and _matching_close(s, 0) == len(s) - 1:
         inner = s[1:-1]
         items = split_top_level(inner)
         if len(items) >= 2:
             return Structure("seq", s[0], s[-1], tuple(items))
         return None
-    items = split_top_level(s)
+    items = [x for x in split_top_level(s) for x in split_top_level(x, "\\lor")]
     if len(items) >= 2 and all(items):
-        return Structure("seq", "", "", tuple(items))
+        a = _assignments(items)
+        if a is not None:
+            return a
+        return Structure("seq", "", "", tuple(_expand_pm(items)))
+    if len(items) == 1 and items[0].count("\\pm") == 1 and not re.search(r"[=<>]", s):
+        return Structure("seq", "", "", tuple(_expand_pm(items)))
     return None
 
 
-def parse_choice(s: str, *, pred: bool = False) -> str | None:
-    """A multiple-choice letter: ``"C"`` from ``C``, ``(C)`` or (for predictions) ``(C) 12``.
+def _system(rows: list[str]) -> Structure | None:
+    rows = [r for r in rows if r]
+    if not rows:
+        return None
+    a = _assignments(rows)
+    if a is not None:
+        return a
+    return Structure("system", "", "", tuple(rows))
 
-    Gold answers must be exactly a letter A-E (optionally in parentheses); predictions may add text.
+
+def parse_choice(s: str, *, pred: bool = False, letters: str = "ABCDE") -> str | None:
+    """A multiple-choice letter: ``"C"`` from ``C``, ``(C)``, ``(C) 12`` or (for predictions) ``C) 12``.
+
+    Gold answers are a letter, alone, in parentheses, or followed by the option's text; predictions
+    may also be a lower-case letter.
 
     Example:
         >>> parse_choice("(B)"), parse_choice("(C) 12", pred=True), parse_choice("x+1")
         ('B', 'C', None)
+        >>> parse_choice("(D) Alina"), parse_choice("C Cecile"), parse_choice(r"A \\cup B")
+        ('D', 'C', None)
     """
     s = s.strip()
-    m = (_PRED_CHOICE_RE if pred else _CHOICE_RE).match(s)
-    if m is None and pred:
-        m = _PRED_CHOICE_LOWER_RE.match(s)
+    if pred:
+        m = _PRED_CHOICE_RE.match(s) or _PRED_CHOICE_LOWER_RE.match(s)
+    else:
+        m = _CHOICE_RE.match(s) or _GOLD_CHOICE_RE.match(s)
     if not m:
         return None
-    letter = m.group(1)
+    letter = next(g for g in m.groups() if g)
     if not pred and letter.islower() and not s.startswith("("):
         return None
-    return letter.upper()
+    letter = letter.upper()
+    return letter if letter in letters else None
 
 
 def is_text_answer(raw: str, norm: str) -> bool:
@@ -425,3 +750,58 @@ def is_text_answer(raw: str, norm: str) -> bool:
         return len(norm) >= 2
     words = re.findall(r"[A-Za-z]+", raw)
     return (len(words) >= 2 or len(norm) >= 4) and not any(w.lower() in _MATH_WORDS for w in words)
+
+
+_INEQ_OP = {"<": "<", ">": ">", "\\le": "<=", "\\ge": ">="}
+_INEQ_SPLIT_RE = re.compile(r"(\\le(?![a-z])|\\ge(?![a-z])|<|>)")
+
+
+def _one_interval(s: str) -> tuple[str, str, str, str, str] | None:
+    """``a<x\\le b``, ``x>a``, ``a\\ge x`` as ``(var, lo, lo_bracket, hi, hi_bracket)``; bounds normalised."""
+    parts = [x.strip() for x in _INEQ_SPLIT_RE.split(s)]
+    if len(parts) not in (3, 5) or not all(parts[::2]):
+        return None
+    terms, ops = parts[::2], [_INEQ_OP[o] for o in parts[1::2]]
+    var_re = r"[A-Za-z](?:_\{?\w+\}?)?|\\[A-Za-z]+"
+    if len(terms) == 3:
+        if not re.fullmatch(var_re, terms[1]) or ops[0][0] != ops[1][0]:
+            return None
+        if ops[0][0] == ">":  # b > x > a
+            terms, ops = terms[::-1], [o.replace(">", "<") for o in ops[::-1]]
+        return (terms[1], terms[0], "[" if ops[0] == "<=" else "(", terms[2], "]" if ops[1] == "<=" else ")")
+    a, op, b = terms[0], ops[0], terms[1]
+    if re.fullmatch(var_re, a) and not re.fullmatch(var_re, b):
+        var, bound, up = a, b, op.startswith("<")
+    elif re.fullmatch(var_re, b) and not re.fullmatch(var_re, a):
+        var, bound, up = b, a, op.startswith(">")
+    else:
+        return None
+    closed = op.endswith("=")
+    if up:
+        return (var, "-\\infty", "(", bound, "]" if closed else ")")
+    return (var, bound, "[" if closed else "(", "\\infty", ")")
+
+
+def parse_intervals(s: str) -> tuple[str, ...] | None:
+    """A normalised inequality in one variable as intervals (``x<-1\\lor x>2`` -> two intervals), else None.
+
+    Example:
+        >>> parse_intervals(r"-1\\le x<4"), parse_intervals("x>3")
+        (('[-1,4)',), ('(3,\\\\infty)',))
+        >>> parse_intervals(r"x<-1\\lor x>2")
+        ('(-\\\\infty,-1)', '(2,\\\\infty)')
+    """
+    if not re.search(r"<|>|\\le|\\ge", s) or "=" in s.replace("\\le", "").replace("\\ge", ""):
+        return None
+    parts = [p for p in re.split(r"\\lor|\\vee|,", s) if p]
+    out = []
+    var = None
+    for p in parts:
+        if "\\land" in p:
+            return None
+        iv = _one_interval(p)
+        if iv is None or (var is not None and iv[0] != var):
+            return None
+        var = iv[0]
+        out.append(f"{iv[2]}{iv[1]},{iv[3]}{iv[4]}")
+    return tuple(out) if out else None

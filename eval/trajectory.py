@@ -107,6 +107,10 @@ class Trajectory(BaseModel):
     error: str = Field("", description="Why the run failed, for status model_error (the last exception); '' if none.")
     correct: bool | None = None
     grader: str | None = None
+    grade_status: str | None = Field(
+        None,
+        description="The grader's status: equal, unequal, no_answer, timeout, error or skipped (None: not graded).",
+    )
     critique: Critique | None = None
     verifier_score: float | None = Field(
         None, description="Score of the verifier used to re-rank samples (higher = more likely correct; critic: 0-1)."

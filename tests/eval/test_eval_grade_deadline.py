@@ -12,9 +12,10 @@ import pytest
 from eval.grade import compare, grade
 from eval.grade_pool import GraderPool, WorkerTimeout, get_pool, shutdown_pool
 
-# sympy expands both 40th powers of a 4-term sum while simplifying the difference: minutes of work
-SLOW_PRED = "(x+y+z+2)^{40}"
-SLOW_GOLD = "(x+y+z+1)^{40}"
+# math-verify compares the two inequalities by simplifying the difference of 40th powers of a 4-term sum:
+# minutes of work (plain expressions are compared numerically and take milliseconds)
+SLOW_PRED = "(x+y+z+2)^{40} > 0"
+SLOW_GOLD = "(x+y+z+1)^{40} > 0"
 
 
 @pytest.fixture(scope="module", autouse=True)

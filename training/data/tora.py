@@ -104,5 +104,5 @@ def tora_to_trajectory(row: dict[str, Any], *, source: str, index: int) -> Traje
     )
     if gold is not None:
         result = compare(traj.answer, gold)
-        traj.correct, traj.grader = result.correct, result.grader
+        traj.correct, traj.grader, traj.grade_status = result.correct, result.grader, result.status
     return traj

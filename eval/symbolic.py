@@ -1,0 +1,327 @@
+"""The grader's slow path, run in a worker process (:mod:`eval.grade_worker`) under a hard deadline.
+
+For a pair no fast rule decides, both answers are parsed with math-verify's LaTeX parser into sympy,
+then, in this order:
+
+1. **Guards**: a power tower or a literal too large to evaluate (``10^{10^{10}}``, ``2^{2^{2^{2^{2^2}}}}``)
+   is never handed to sympy; such a pair is unequal unless the fast rules matched it (same string, or
+   same base and equal exponents).
+2. **Numbers and expressions** (no relations, sets or matrices): both sides are evaluated to 40 digits at
+   three points (the same values for the same symbols; sums with symbolic bounds are summed first).
+   Equal at every point -> equal; different at any point -> unequal. When a side carries decimals (and
+   the policy allows approximation), the tolerance is half a unit in the last decimal written
+   (``y + 1.732i`` = ``y + \\sqrt3 i``). This never calls ``simplify``, so it cannot hang on large powers.
+3. **Equations** (``L = R`` on both sides): equal when ``L - R`` of one is a constant non-zero multiple of
+   the other's (``4x + 2y = 3`` = ``x = -\\frac{y}{2} + \\frac34``).
+4. Anything else (inequalities, sets, matrices, what the numeric test cannot evaluate): math-verify's
+   ``verify(gold, pred)``.
+
+Example:
+    >>> from eval.policy import get_policy
+    >>> symbolic_compare(r"\\frac{\\sqrt3}{2}", r"\\sin(60^\\circ)", get_policy(None)).result
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import Any
+
+from .equivalence import Verdict, compare_answers
+from .normalize import normalize_answer
+from .policy import GradePolicy
+
+__all__ = ["slow_compare", "symbolic_compare", "too_big"]
+
+_MAX_DIGITS_EVAL = 100_000  # numbers with more digits than this are never built
+_POINTS = 3
+_TIGHT = 1e-20
+_DECIMAL_RE = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?:\\times10\^\{?([-+]?\d+)\}?)?")
+
+
+def _brace_group(s: str, i: int) -> tuple[str, int]:
+    """The token starting at ``s[i]`` (a braced group or one character) and the index after it."""
+    if i >= len(s):
+        return "", i
+    if s[i] != "{":
+        return s[i], i + 1
+    depth = 0
+    for j in range(i, len(s)):
+        if s[j] == "{":
+            depth += 1
+        elif s[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return s[i + 1 : j], j + 1
+    return s[i + 1 :], len(s)
+
+
+def _log10_bound(tok: str, depth: int = 0) -> float:
+    """An upper bound of log10 of a numeric power tower (``10^{10^{10}}`` -> 1e10); 0 when not numeric."""
+    tok = tok.strip()
+    if depth > 20:
+        return math.inf
+    if re.fullmatch(r"\d+(?:\.\d+)?", tok):
+        return math.log10(max(1.0, float(tok))) if len(tok) < 300 else len(tok)
+    m = re.match(r"(\d+)\^", tok)
+    if m and m.end() < len(tok):
+        exp_tok, end = _brace_group(tok, m.end())
+        if end == len(tok) and not exp_tok.startswith("-") and "frac" not in exp_tok and "/" not in exp_tok:
+            e = _log10_bound(exp_tok, depth + 1)
+            if e > 300:
+                return math.inf
+            return (10.0**e) * math.log10(max(2, int(m.group(1)))) if int(m.group(1)) > 1 else 0.0
+    return 0.0
+
+
+def too_big(s: str) -> bool:
+    """Whether an answer holds a number too large to build (a power tower, a huge factorial).
+
+    Example:
+        >>> too_big("10^{10^{10}}"), too_big("2^{65536}"), too_big(r"2^{\\frac{1}{2^{1000}}}")
+        (True, False, False)
+    """
+    if re.search(r"\d{6,}!", s):
+        return True
+    for m in re.finditer(r"(\d+)\^", s):
+        exp_tok, end = _brace_group(s, m.end())
+        if _log10_bound(f"{m.group(1)}^{{{exp_tok}}}") > _MAX_DIGITS_EVAL:
+            return True
+    return False
+
+
+def _prepare(s: str) -> str:
+    """LaTeX for the parser: degrees as radians inside expressions, ``I`` after a number as the imaginary unit."""
+    s = s.replace("^\\circ", "\\cdot\\frac{\\pi}{180}")
+    s = re.sub(r"(?<=[\d}])I(?![A-Za-z])", "i", s)
+    return s
+
+
+@lru_cache(maxsize=1)
+def _extraction_config() -> tuple[Any, ...]:
+    """math-verify's default extraction, without its unit stripping (``5cm`` is not ``5``; units are ours)."""
+    from latex2sympy2_extended.latex2sympy2 import NormalizationConfig
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig
+
+    norm = NormalizationConfig(basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="all")
+    return (LatexExtractionConfig(normalization_config=norm), ExprExtractionConfig())
+
+
+@lru_cache(maxsize=4096)
+def _parse(s: str) -> Any:
+    """The first sympy object math-verify reads from ``s`` (or None); ``i`` is the imaginary unit."""
+    from math_verify import parse
+    from sympy import I
+
+    text = s if "$" in s else f"${s}$"
+    for item in parse(text, extraction_config=_extraction_config(), parsing_timeout=None):  # type: ignore[arg-type]
+        if not isinstance(item, str):
+            try:
+                if re.search(r"(?<![A-Za-z\\])i(?![A-Za-z])", s):
+                    return item.subs({x: I for x in item.free_symbols if getattr(x, "name", "") == "i"})
+                return item
+            except Exception:  # noqa: BLE001 - some parsed objects do not substitute
+                return item
+    return None
+
+
+def _decimals(s: str, pol: GradePolicy) -> tuple[int | None, int]:
+    """``(places of the coarsest decimal written, number of decimals)``; places None when any decimal is too
+    short to stand for an exact value (fewer significant digits than the policy asks)."""
+    coarsest: int | None = None
+    n = 0
+    for m in _DECIMAL_RE.finditer(s):
+        whole, frac, exp = m.group(1), m.group(2), int(m.group(3) or 0)
+        n += 1
+        digits = len((whole + frac).lstrip("0")) or 1
+        if digits < pol.approx_min_digits:
+            return None, n
+        places = len(frac) - exp
+        coarsest = places if coarsest is None else min(coarsest, places)
+    return coarsest, n
+
+
+def _points(symbols: list[Any]) -> list[dict[Any, Any]]:
+    """Test points: the same value for every symbol of the same name (``y`` real or not is one ``y``)."""
+    from sympy import Rational
+
+    names = sorted({str(x) for x in symbols})
+    index = {n: j for j, n in enumerate(names)}
+    return [
+        {x: Rational(310 + 137 * index[str(x)] + 293 * t + 17 * (index[str(x)] * t % 5), 1000) for x in symbols}
+        for t in range(_POINTS)
+    ]
+
+
+def _value(expr: Any, point: dict[Any, Any]) -> Any:
+    """``expr`` at ``point`` as an mpmath number (40 digits; huge exponents are fine), or None."""
+    import mpmath
+
+    try:
+        v = expr.evalf(40, subs=point) if point else expr.evalf(40)
+        c = v._to_mpmath(140)
+    except Exception:  # noqa: BLE001 - anything sympy cannot evaluate leaves the decision to math-verify
+        return None
+    if not mpmath.isfinite(c):
+        return None
+    return c
+
+
+def _show(v: Any) -> str:
+    import mpmath
+
+    return mpmath.nstr(v, 6)
+
+
+def _summed(expr: Any) -> Any:
+    """Sums and products evaluated first: term by term when the bounds are numbers (at most 20000 terms;
+    sympy's closed forms of ``\\sum k^{2000}`` take minutes), in closed form when a bound is symbolic."""
+    import mpmath
+    from sympy import Float, Product, Sum, lambdify
+
+    if not expr.has(Sum, Product):
+        return expr
+    replacements = {}
+    for node in expr.atoms(Sum, Product):
+        if len(node.limits) != 1:
+            continue
+        var, lo, hi = node.limits[0]
+        if lo.free_symbols or hi.free_symbols or node.function.free_symbols - {var}:
+            continue
+        try:
+            a, b = int(lo), int(hi)
+        except (TypeError, ValueError):
+            continue
+        if b - a > 20000:
+            return expr
+        try:  # term by term in 50-digit arithmetic (sympy's own Pow and Add of big numbers are slow)
+            f = lambdify(var, node.function, "mpmath")
+            with mpmath.workdps(50):
+                terms = [f(mpmath.mpf(i)) for i in range(a, b + 1)]
+                total = mpmath.fsum(terms) if isinstance(node, Sum) else mpmath.fprod(terms)
+                replacements[node] = Float(mpmath.nstr(total, 48), 48)
+        except Exception:  # noqa: BLE001 - left to sympy
+            continue
+    expr = expr.xreplace(replacements) if replacements else expr
+    if expr.has(Sum, Product):
+        try:
+            return expr.doit()
+        except Exception:  # noqa: BLE001
+            return expr
+    return expr
+
+
+def _numeric(a: Any, b: Any, p: str, g: str, pol: GradePolicy) -> Verdict | None:
+    """Evaluate both sides at a few points: equal, unequal, or None when they cannot be evaluated."""
+    a, b = _summed(a), _summed(b)
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    if len({str(x) for x in symbols}) > 8:
+        return None
+    places, n_dec = _decimals(p + " " + g, pol)
+    approx = n_dec > 0 and places is not None and pol.approximation == "precision"
+    for point in _points(symbols) if symbols else [{}]:
+        va, vb = _value(a, point), _value(b, point)
+        if va is None or vb is None:
+            return None
+        diff = abs(va - vb)
+        scale = max(1, abs(va), abs(vb))
+        ok = diff <= _TIGHT * scale
+        if not ok and approx and places is not None:
+            ok = diff <= 0.5 * 10.0 ** (-places) * n_dec * (1 + 1e-9) + 4e-15 * scale  # + binary float error
+        if not ok and n_dec and pol.approximation == "rel_tol":
+            ok = diff <= pol.rel_tol * max(abs(va), abs(vb))
+        if not ok:
+            return Verdict(False, "symbolic", f"different values ({_show(va)} vs {_show(vb)})")
+    if approx and n_dec:
+        return Verdict(True, "symbolic", f"equal to the {places} decimals written")
+    return Verdict(True, "symbolic", "equal at every test point (40 digits)")
+
+
+def _equations(a: Any, b: Any) -> Verdict | None:
+    """Two equations: equal when ``lhs - rhs`` of one is a constant multiple of the other's."""
+    d1, d2 = a.lhs - a.rhs, b.lhs - b.rhs
+    symbols = sorted(d1.free_symbols | d2.free_symbols, key=str)
+    if not symbols or len({str(x) for x in symbols}) > 8:
+        return None
+    ratio = None
+    for point in _points(symbols):
+        v1, v2 = _value(d1, point), _value(d2, point)
+        if v1 is None or v2 is None:
+            return None
+        if abs(v2) < 1e-30:
+            if abs(v1) < 1e-30:
+                continue
+            return Verdict(False, "symbolic", "different equations")
+        r = v1 / v2
+        if abs(r) < 1e-30 or (ratio is not None and abs(r - ratio) > 1e-12 * max(1, abs(ratio))):
+            return Verdict(False, "symbolic", "different equations")
+        ratio = r
+    if ratio is None:
+        return None
+    return Verdict(True, "symbolic", "equivalent equations (one is a multiple of the other)")
+
+
+def _math_verify(gp: Any, pp: Any) -> Verdict:
+    from math_verify import verify
+
+    eq = bool(verify(gp, pp, timeout_seconds=None))  # type: ignore[arg-type]
+    return Verdict(eq, "math-verify", "math-verify: equal" if eq else "math-verify: different")
+
+
+def symbolic_compare(p: str, g: str, pol: GradePolicy) -> Verdict:
+    """Compare two normalised answers with sympy and math-verify (slow: run it under a deadline).
+
+    Returns:
+        A :class:`~eval.equivalence.Verdict`; ``result`` None (with method ``skipped``) when the gold
+        answer cannot be parsed at all.
+    """
+    from sympy import Eq, Expr, MatrixBase
+    from sympy.core.relational import Relational
+
+    if too_big(p) or too_big(g):
+        return Verdict(False, "symbolic", "a number too large to evaluate (power tower), and not the same string")
+    gp, pp = _parse(_prepare(g)), _parse(_prepare(p))
+    if gp is None:
+        return Verdict(None, "skipped", "the gold answer cannot be parsed")
+    if pp is None:
+        return Verdict(False, "symbolic", "the prediction cannot be parsed")
+    if not pol.symbolic:
+        return Verdict(False, "undecided", "no fast rule decided and symbolic comparison is off")
+    plain = (Expr,)
+    if isinstance(gp, plain) and isinstance(pp, plain) and not isinstance(gp, (Relational, MatrixBase)):
+        v = _numeric(pp, gp, p, g, pol)
+        if v is not None:
+            return v
+    if isinstance(gp, Eq) and isinstance(pp, Eq):
+        v = _equations(pp, gp)
+        if v is not None:
+            return v
+    return _math_verify(gp, pp)
+
+
+def slow_compare(pred: str, gold: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """The worker side of a comparison: the fast rules with :func:`symbolic_compare` at their leaves.
+
+    Args:
+        pred: The extracted predicted answer.
+        gold: The extracted reference answer.
+        opts: The :class:`~eval.policy.GradePolicy` as a dict (unknown keys are an error).
+
+    Returns:
+        A JSON-ready reply: ``equal``, ``method``, ``reason`` and ``skipped`` when the gold cannot be parsed.
+    """
+    pol = GradePolicy(**opts)
+    v = compare_answers(pred, gold, pol, symbolic_compare)
+    if v.result is not True:
+        raw_p, raw_g = pred.strip(), gold.strip()
+        changed = (raw_p, raw_g) != (normalize_answer(pred), normalize_answer(gold))
+        decided = v.method in ("symbolic", "numeric", "string", "choice", "text")  # a retry cannot change these
+        if changed and not decided and not (too_big(raw_p) or too_big(raw_g)):
+            gp, pp = _parse(_prepare(raw_g)), _parse(_prepare(raw_p))
+            if gp is not None and pp is not None and pol.symbolic and _math_verify(gp, pp).result:
+                v = Verdict(True, "math-verify", "math-verify: equal (raw strings)")
+    if v.result is None:
+        return {"equal": False, "method": "skipped", "reason": v.reason, "skipped": True}
+    return {"equal": v.result, "method": v.method, "reason": v.reason}
