@@ -3,7 +3,9 @@
 Each finished problem's trajectories are appended to ``trajectories.jsonl`` (flushed and fsynced) as
 soon as it completes, so a killed run loses at most the problems in flight. Started again with the
 same output folder and configuration, the run skips the problems already done (a torn last line is
-dropped); a different configuration is refused, naming what differs.
+dropped); a different configuration is refused, naming what differs. The report ends with the run
+browser, ``view.html`` (:mod:`eval.view`), and with several samples per problem, a "Suspect references"
+section (:mod:`eval.runs.audit`) whose links open the problems in it.
 
 Example:
     >>> spec = RunSpec(dataset="gsm8k.jsonl", model="m", agent=AgentConfig(samples=4))
@@ -120,6 +122,9 @@ def run_eval(
     from eval.agreement import agreement_markdown
     from eval.datasets import load_problems
     from eval.report import write_report
+    from eval.runs import load_run
+    from eval.runs.audit import audit_section
+    from eval.view import VIEW_FILE, write_view
 
     out = Path(out)
     _check_spec(out, spec)
@@ -158,6 +163,12 @@ def run_eval(
     if agreement is not None:
         sections.append(("Critic agreement with the grader", agreement_markdown(agreement)))
         data["critic_agreement"] = agreement.model_dump(mode="json")
-    return write_report(
+    audit = audit_section(done, view=VIEW_FILE)  # with several samples per problem: suspect references
+    if audit is not None:
+        sections.append(("Suspect references", audit[0]))
+        data["label_audit"] = audit[1]
+    result = write_report(
         out, records, metrics=metrics, extra_metrics=extra, extra_sections=sections, extra_data=data, problems=by_id
     )
+    write_view([load_run(out)], out / VIEW_FILE)
+    return result

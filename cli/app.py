@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from .commands import chat, collect, eval, generate, models, sandbox, solve, train
+from .commands import chat, collect, eval, generate, models, runs, sandbox, solve, train
 from .console import err_console
 
 __all__ = ["app", "main"]
@@ -29,6 +29,10 @@ app.command("generate")(generate.generate)
 app.command("solve")(solve.solve)
 app.command("chat")(chat.chat)
 app.command("eval")(eval.eval_cmd)
+app.command("view")(runs.view_cmd)
+app.command("compare")(runs.compare_cmd)
+app.command("rescore")(runs.rescore_cmd)
+app.command("audit")(runs.audit_cmd)
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(collect.app, name="collect")
 app.add_typer(train.app, name="train")

@@ -29,6 +29,16 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# Chromium (headless) for the run browser's UI tests (tests/eval/test_view_browser.py skips without it).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing chromium (apt)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+  else
+    log "warning: chromium is missing; the run browser's UI tests will be skipped"
+  fi
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV"
   "$PY" -m venv "$VENV"

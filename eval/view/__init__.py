@@ -1,0 +1,13 @@
+"""The run browser: one self-contained HTML page of one run, or of two runs side by side.
+
+Example:
+    >>> from eval.view import VIEW_FILE
+    >>> VIEW_FILE
+    'view.html'
+"""
+
+from .highlight import highlight_python
+from .page import VIEW_FILE, render_view, write_view
+from .payload import build_payload
+
+__all__ = ["VIEW_FILE", "build_payload", "highlight_python", "render_view", "write_view"]
