@@ -23,21 +23,17 @@ from fractions import Fraction
 
 from .normalize import (
     Number,
-    Structure,
     decimal_comma_number,
     is_text_answer,
     normalize_answer,
     parse_base,
     parse_choice,
-    parse_intervals,
     parse_number,
-    parse_structure,
     parse_time,
-    split_top_level,
     split_unit,
-    strip_assignment,
 )
 from .policy import GradePolicy
+from .structures import Structure, parse_intervals, parse_structure, split_top_level, strip_assignment
 
 __all__ = ["Verdict", "SymbolicFn", "compare_answers", "UNDECIDED"]
 

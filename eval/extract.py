@@ -38,7 +38,7 @@ Example:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
@@ -101,7 +101,7 @@ _WEAK_REGION = 320  # weak markers and bold answers count only this close to the
 _MAX_MARKERS = 12  # the last this many answer phrases are tried
 
 _MATH_SPAN_RE = re.compile(
-    r"\$\$(?P<dd>.+?)\$\$|(?<![\\$])\$(?P<d>[^$\n]+?)(?<!\\)\$|\\\[(?P<b>.+?)\\\]|\\\((?P<p>.+?)\\\)", re.DOTALL
+    r"\$\$(?P<dd>.+?)\$\$|(?<![\\$])\$(?P<d>[^$\n]+?)(?<!\\)\$|\\\[(?P<b>.+?)\\\]|\\\((?P<p>[^\n]+?)\\\)", re.DOTALL
 )
 _SPAN_JOIN_RE = re.compile(
     r"^\s*(?:,\s*)?(?:(?:and|or|et|ou|y|o|und|oder|и|или)\b|和|或|及|、|,|\\text\{\s*(?:and|or)\s*\})?\s*$",
@@ -146,7 +146,7 @@ class Extraction:
 
     answer: str | None
     method: ExtractionMethod
-    parts: tuple[str, ...] = ()
+    parts: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def found(self) -> bool:
@@ -506,6 +506,11 @@ def _extract(text: str, *, phrases: bool, fallbacks: bool, truncated: bool) -> E
     whole, after = _regions(text)
     if after is not None:
         got = _cascade(after, phrases=phrases, fallbacks=fallbacks, truncated=truncated)
+        if got.found and got.method not in _FALLBACKS:
+            return got
+        explicit = _cascade(whole, phrases=phrases, fallbacks=False, truncated=truncated)
+        if explicit.found:
+            return explicit  # a box in the thinking beats a guess from the text after it
         if got.found:
             return got
     return _cascade(whole, phrases=phrases, fallbacks=fallbacks, truncated=truncated)
