@@ -429,7 +429,8 @@ def _last_math(text: str) -> str | None:
         if re.fullmatch(r"[A-Za-z]", body.strip()):
             continue  # a lone variable ("where $x$ is the number") is not an answer
         plain = re.sub(r"\\(?:begin|end|text|mbox|mathrm|operatorname)\{[^{}]*\}", " ", body)
-        if len([w for w in _PROSE_WORD_RE.findall(plain) if w.lower() not in _BARE_WORDS]) >= 2:
+        words = [w for w in _PROSE_WORD_RE.findall(plain) if w.lower() not in _BARE_WORDS]
+        if len(words) >= 2 or any(len(w) >= 4 for w in words):
             return _last_number(body)  # prose written inside dollars ("$? just about 1$")
         got = _join_spans(text, spans, k)
         parts = re.split(r"(?<![<>!\\])=", got)

@@ -200,11 +200,14 @@ def _no_answer(pol: GradePolicy, px: Extraction, gx: Extraction, truncated: bool
 def _compare_uncached(pred: str, gold: str, pol: GradePolicy, truncated: bool) -> Comparison:
     """One comparison; timeouts and worker errors raise (so that the cache below never keeps them)."""
     version = grader_version()
-    gx = read_answer(gold, extraction="bare" if pol.extraction == "bare" else "auto")
-    if pol.choices != "off" and pol.extraction != "bare" and gx.method != "bare" and _bare_letter(pred, pol):
+    gx = read_answer(gold, extraction="bare" if pol.extraction == "bare" else "auto", fallbacks=False)
+    response = gx.method != "bare"
+    if pol.choices != "off" and pol.extraction != "bare" and response and _bare_letter(pred, pol):
         letter = extract_choice(gold, pol.choice_letters)  # a reference that is a response, against a letter
         if letter.found and (gx.answer is None or parse_choice(_light(gx.answer), letters=pol.choice_letters)):
             gx = Extraction(f"({letter.answer})", letter.method)
+    if not gx.found:  # a reference in prose with no box or answer phrase is compared as written, never guessed
+        gx = Extraction(gold.strip(), "bare")
     if gx.answer is None or not normalize_answer(gx.answer):
         return Comparison(
             False, "no answer could be read from the gold answer", "skipped", version, skipped=True,
