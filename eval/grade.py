@@ -362,16 +362,16 @@ def compare(
     except (WorkerTimeout, WorkerCrashed) as exc:
         px = read_answer(p, extraction=pol.extraction, fallbacks=pol.fallbacks, truncated=truncated)
         gx = read_answer(g)
-        where = {
-            "pred_answer": px.answer, "pred_extraction": px.method, "gold_answer": gx.answer,
-            "gold_extraction": gx.method, "policy": pol.name, "truncated": truncated,
-        }  # fmt: skip
+        where = Comparison(
+            False, "", "error", version, status="error", pred_answer=px.answer, pred_extraction=px.method,
+            gold_answer=gx.answer, gold_extraction=gx.method, policy=pol.name, truncated=truncated,
+        )  # fmt: skip
         if isinstance(exc, WorkerTimeout):
             logger.warning("grader timeout after %.1fs: pred=%.80r gold=%.80r", pol.timeout, px.answer, gx.answer)
             why = f"symbolic comparison passed its {pol.timeout:g}s deadline; worker killed"
-            return Comparison(False, why, "timeout", version, timeout=True, status="timeout", **where)
+            return replace(where, reason=why, method="timeout", timeout=True, status="timeout")
         logger.warning("grader worker failed: %s", exc)
-        return Comparison(False, f"symbolic comparison failed: {exc}", "error", version, status="error", **where)
+        return replace(where, reason=f"symbolic comparison failed: {exc}")
 
 
 def grade(pred: object, gold: object, **opts: Any) -> bool | None:

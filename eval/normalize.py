@@ -408,9 +408,9 @@ def parse_number(s: str) -> Number | None:
             value = num / den
             reduced = _is_reduced(num, den)
     elif m := _SCI_RE.fullmatch(s):
-        mant, exp = _frac(m.group(1)), int(m.group(2))
-        if mant is not None and abs(exp) <= _MAX_EXP:
-            value = mant * Fraction(10) ** exp
+        mantissa, exp = _frac(m.group(1)), int(m.group(2))
+        if mantissa is not None and abs(exp) <= _MAX_EXP:
+            value = mantissa * Fraction(10) ** exp
             places, digits = _precision(m.group(1), exp)
     elif m := _POW_RE.fullmatch(s):
         base, exp = int(m.group(1)), int(m.group(2))

@@ -153,7 +153,7 @@ def _assignments(items: list[str]) -> Structure | None:
         return Structure("seq", "", "", values)
     if len(set(names)) != len(names):
         return None
-    return Structure("assign", "", "", values, names)  # type: ignore[arg-type]
+    return Structure("assign", "", "", values, names)
 
 
 def parse_structure(s: str) -> Structure | None:

@@ -116,7 +116,7 @@ def _parse(s: str) -> Any:
     from sympy import I
 
     text = s if "$" in s else f"${s}$"
-    for item in parse(text, extraction_config=_extraction_config(), parsing_timeout=None):  # type: ignore[arg-type]
+    for item in parse(text, extraction_config=_extraction_config(), parsing_timeout=None):
         if not isinstance(item, str):
             try:
                 if re.search(r"(?<![A-Za-z\\])i(?![A-Za-z])", s):
@@ -266,7 +266,7 @@ def _equations(a: Any, b: Any) -> Verdict | None:
 def _math_verify(gp: Any, pp: Any) -> Verdict:
     from math_verify import verify
 
-    eq = bool(verify(gp, pp, timeout_seconds=None))  # type: ignore[arg-type]
+    eq = bool(verify(gp, pp, timeout_seconds=None))
     return Verdict(eq, "math-verify", "math-verify: equal" if eq else "math-verify: different")
 
 
