@@ -57,7 +57,8 @@ def _light(s: str) -> str:
     """Light clean-up for choice letters: keep spaces, drop ``$``, boxes and ``\\text{}``."""
     s = s.strip().strip("$").strip().rstrip(".").strip()
     s = re.sub(r"^\\(?:boxed|fbox)\{(.*)\}$", r"\1", s, flags=re.DOTALL)
-    s = re.sub(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"\\(?:text|textbf|mathrm|mathbf|mbox)\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"\\[ ,;:!]", " ", s)
     return s.strip().rstrip(".").strip()
 
 

@@ -116,7 +116,8 @@ _FRAC_RE = re.compile(r"([-+]?)\\frac\{([^{}]+)\}\{([^{}]+)\}")
 _FRAC_SHORT_RE = re.compile(r"([-+]?)\\frac(\d)(\d)")
 _SLASH_RE = re.compile(r"([-+]?[\d.]+)/([-+]?[\d.]+)")
 _SCI_RE = re.compile(r"([-+]?[\d.]+)(?:\\times|\\cdot|\*)10\^\{?([-+]?\d+)\}?")
-_POW_RE = re.compile(r"([-+]?\d+)\^\{?(\d+)\}?")
+_POW_RE = re.compile(r"([-+]?\d+)\^\{?(-?\d+)\}?")
+_REPEATING_RE = re.compile(r"(-?)(\d*)\.(\d*)\\overline\{(\d{1,12})\}")
 _MIXED_RE = re.compile(r"([-+]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
 _CHOICE_RE = re.compile(r"^\(?([A-Za-z])\)?$")
 _GOLD_CHOICE_RE = re.compile(
@@ -297,7 +298,8 @@ def normalize_answer(s: str) -> str:
     s = re.sub(r"\\frac(\{[^{}]*\})(\d)", r"\\frac\1{\2}", s)
     s = re.sub(r"\\sqrt(\d)", r"\\sqrt{\1}", s)
     s = re.sub(r"([\^_])\{(\w)\}", r"\1\2", s)
-    s = s.replace("\\cdots", "\\dots").replace("\\ldots", "\\dots")
+    s = s.replace("\\cdots", "\\dots").replace("\\ldots", "\\dots").replace("\\varnothing", "\\emptyset")
+    s = re.sub(r"\\overline\{([A-Za-z]+)\}", r"\1", s)  # a segment \overline{AB} is AB
     # 0.50 and 0.5 stay different strings: numbers are compared numerically, not here
     return s
 
@@ -414,8 +416,13 @@ def parse_number(s: str) -> Number | None:
             places, digits = _precision(m.group(1), exp)
     elif m := _POW_RE.fullmatch(s):
         base, exp = int(m.group(1)), int(m.group(2))
-        if abs(base) <= 10**6 and exp <= 64:
-            value, integer = Fraction(base) ** exp, True
+        if abs(base) <= 10**6 and abs(exp) <= 64 and (base or exp >= 0):
+            value, integer = Fraction(base) ** exp, exp >= 0
+    elif m := _REPEATING_RE.fullmatch(s):  # 0.1\overline{6} = 1/6
+        sign, whole, fixed, rep = m.groups()
+        value = Fraction(int(whole or 0)) + (Fraction(int(fixed), 10 ** len(fixed)) if fixed else Fraction(0))
+        value += Fraction(int(rep), (10 ** len(rep) - 1) * 10 ** len(fixed))
+        value = -value if sign else value
     elif m := re.fullmatch(r"(-?\d+)\+(-?\d+)\+(-?\d+)\+\\dots\+(-?\d+)", s):
         a, b, c, last = (int(x) for x in m.groups())
         step = b - a

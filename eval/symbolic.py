@@ -38,6 +38,7 @@ __all__ = ["slow_compare", "symbolic_compare", "too_big"]
 _MAX_DIGITS_EVAL = 100_000  # numbers with more digits than this are never built
 _POINTS = 3
 _TIGHT = 1e-20
+_FLOAT = 1e-13  # the precision of a decimal literal once read as a float
 _DECIMAL_RE = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?:\\times10\^\{?([-+]?\d+)\}?)?")
 
 
@@ -226,8 +227,8 @@ def _numeric(a: Any, b: Any, p: str, g: str, pol: GradePolicy) -> Verdict | None
         if va is None or vb is None:
             return None
         diff = abs(va - vb)
-        scale = max(1, abs(va), abs(vb))
-        ok = diff <= _TIGHT * scale
+        scale = max(abs(va), abs(vb))
+        ok = diff <= (_FLOAT if n_dec else _TIGHT) * scale or scale < 1e-25  # decimals are read as floats
         if not ok and approx and places is not None:
             ok = diff <= 0.5 * 10.0 ** (-places) * n_dec * (1 + 1e-9) + 4e-15 * scale  # + binary float error
         if not ok and n_dec and pol.approximation == "rel_tol":
