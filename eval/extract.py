@@ -86,12 +86,13 @@ _FINAL_IS_RE = re.compile(r"final\s+answer\s*(?:is|:)", re.IGNORECASE)
 _STRONG_MARKERS = re.compile(
     r"(?i:\b(?:final\s+)?answers?\b(?!ed\b)|\bréponse(?:\s+finale)?\b|\brespuesta(?:\s+final)?\b"
     r"|\b(?:endgültige\s+)?antwort\b|\bresposta\b|\brisposta\b|\bответ\b)"
-    r"|最终答案|答案|答え|उत्तर|الإجابة|الجواب"
+    r"|最终答案|答案|答え|정답|답은|उत्तर|الإجابة|الجواب"
 )
 _WEAK_MARKERS = re.compile(
     r"(?i:\b(?:therefore|thus|hence|so|consequently|donc|ainsi|entonces|also|somit|daher|итак|значит|поэтому)\b"
-    r"|\bpor\s+lo\s+tanto\b|\bas[ií]\s+que\b|\bthe\s+(?:solutions?|results?)\s+(?:is|are)\b)"
-    r"|所以|因此|故|इसलिए|अतः|لذا|لذلك|إذن"
+    r"|\bpor\s+lo\s+tanto\b|\bas[ií]\s+que\b|\bthe\s+(?:solutions?|results?)\s+(?:is|are)\b"
+    r"|\b(?:das\s+)?ergebnis\b|\ble\s+résultat\b|\bel\s+resultado\b|\bportanto\b|\bquindi\b)"
+    r"|所以|因此|故|结果是|结果为|よって|したがって|따라서|इसलिए|अतः|परिणाम|لذا|لذلك|إذن"
 )
 # Copulas between a marker and its answer ("the answer to part (a) is 5", "la réponse est", "答案是").
 _COPULA_RE = re.compile(
