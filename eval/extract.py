@@ -380,8 +380,11 @@ def _answer_in_sentence(sentence: str) -> str | None:
 
 
 def _minerva(text: str) -> tuple[str, int] | None:
+    hope = text.lower().rfind("i hope it is correct")
+    if hope < 0:
+        return None
     last = None
-    for m in _MINERVA_RE.finditer(text):
+    for m in _MINERVA_RE.finditer(text, max(0, hope - 2000), hope + 30):
         last = m
     if last is None:
         return None
