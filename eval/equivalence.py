@@ -23,21 +23,17 @@ from fractions import Fraction
 
 from .normalize import (
     Number,
-    Structure,
     decimal_comma_number,
     is_text_answer,
     normalize_answer,
     parse_base,
     parse_choice,
-    parse_intervals,
     parse_number,
-    parse_structure,
     parse_time,
-    split_top_level,
     split_unit,
-    strip_assignment,
 )
 from .policy import GradePolicy
+from .structures import Structure, parse_intervals, parse_structure, split_top_level, strip_assignment
 
 __all__ = ["Verdict", "SymbolicFn", "compare_answers", "UNDECIDED"]
 
@@ -61,7 +57,8 @@ def _light(s: str) -> str:
     """Light clean-up for choice letters: keep spaces, drop ``$``, boxes and ``\\text{}``."""
     s = s.strip().strip("$").strip().rstrip(".").strip()
     s = re.sub(r"^\\(?:boxed|fbox)\{(.*)\}$", r"\1", s, flags=re.DOTALL)
-    s = re.sub(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"\\(?:text|textbf|mathrm|mathbf|mbox)\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"\\[ ,;:!]", " ", s)
     return s.strip().rstrip(".").strip()
 
 

@@ -38,7 +38,7 @@ Example:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
@@ -86,12 +86,13 @@ _FINAL_IS_RE = re.compile(r"final\s+answer\s*(?:is|:)", re.IGNORECASE)
 _STRONG_MARKERS = re.compile(
     r"(?i:\b(?:final\s+)?answers?\b(?!ed\b)|\bréponse(?:\s+finale)?\b|\brespuesta(?:\s+final)?\b"
     r"|\b(?:endgültige\s+)?antwort\b|\bresposta\b|\brisposta\b|\bответ\b)"
-    r"|最终答案|答案|答え|उत्तर|الإجابة|الجواب"
+    r"|最终答案|答案|答え|정답|답은|उत्तर|الإجابة|الجواب"
 )
 _WEAK_MARKERS = re.compile(
     r"(?i:\b(?:therefore|thus|hence|so|consequently|donc|ainsi|entonces|also|somit|daher|итак|значит|поэтому)\b"
-    r"|\bpor\s+lo\s+tanto\b|\bas[ií]\s+que\b|\bthe\s+(?:solutions?|results?)\s+(?:is|are)\b)"
-    r"|所以|因此|故|इसलिए|अतः|لذا|لذلك|إذن"
+    r"|\bpor\s+lo\s+tanto\b|\bas[ií]\s+que\b|\bthe\s+(?:solutions?|results?)\s+(?:is|are)\b"
+    r"|\b(?:das\s+)?ergebnis\b|\ble\s+résultat\b|\bel\s+resultado\b|\bportanto\b|\bquindi\b)"
+    r"|所以|因此|故|结果是|结果为|よって|したがって|따라서|इसलिए|अतः|परिणाम|لذا|لذلك|إذن"
 )
 # Copulas between a marker and its answer ("the answer to part (a) is 5", "la réponse est", "答案是").
 _COPULA_RE = re.compile(
@@ -101,7 +102,7 @@ _WEAK_REGION = 320  # weak markers and bold answers count only this close to the
 _MAX_MARKERS = 12  # the last this many answer phrases are tried
 
 _MATH_SPAN_RE = re.compile(
-    r"\$\$(?P<dd>.+?)\$\$|(?<![\\$])\$(?P<d>[^$\n]+?)(?<!\\)\$|\\\[(?P<b>.+?)\\\]|\\\((?P<p>.+?)\\\)", re.DOTALL
+    r"\$\$(?P<dd>.+?)\$\$|(?<![\\$])\$(?P<d>[^$\n]+?)(?<!\\)\$|\\\[(?P<b>.+?)\\\]|\\\((?P<p>[^\n]+?)\\\)", re.DOTALL
 )
 _SPAN_JOIN_RE = re.compile(
     r"^\s*(?:,\s*)?(?:(?:and|or|et|ou|y|o|und|oder|и|или)\b|和|或|及|、|,|\\text\{\s*(?:and|or)\s*\})?\s*$",
@@ -146,7 +147,7 @@ class Extraction:
 
     answer: str | None
     method: ExtractionMethod
-    parts: tuple[str, ...] = ()
+    parts: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def found(self) -> bool:
@@ -379,8 +380,11 @@ def _answer_in_sentence(sentence: str) -> str | None:
 
 
 def _minerva(text: str) -> tuple[str, int] | None:
+    hope = text.lower().rfind("i hope it is correct")
+    if hope < 0:
+        return None
     last = None
-    for m in _MINERVA_RE.finditer(text):
+    for m in _MINERVA_RE.finditer(text, max(0, hope - 2000), hope + 30):
         last = m
     if last is None:
         return None
@@ -429,7 +433,8 @@ def _last_math(text: str) -> str | None:
         if re.fullmatch(r"[A-Za-z]", body.strip()):
             continue  # a lone variable ("where $x$ is the number") is not an answer
         plain = re.sub(r"\\(?:begin|end|text|mbox|mathrm|operatorname)\{[^{}]*\}", " ", body)
-        if len([w for w in _PROSE_WORD_RE.findall(plain) if w.lower() not in _BARE_WORDS]) >= 2:
+        words = [w for w in _PROSE_WORD_RE.findall(plain) if w.lower() not in _BARE_WORDS]
+        if len(words) >= 2 or any(len(w) >= 4 for w in words):
             return _last_number(body)  # prose written inside dollars ("$? just about 1$")
         got = _join_spans(text, spans, k)
         parts = re.split(r"(?<![<>!\\])=", got)
@@ -506,6 +511,11 @@ def _extract(text: str, *, phrases: bool, fallbacks: bool, truncated: bool) -> E
     whole, after = _regions(text)
     if after is not None:
         got = _cascade(after, phrases=phrases, fallbacks=fallbacks, truncated=truncated)
+        if got.found and got.method not in _FALLBACKS:
+            return got
+        explicit = _cascade(whole, phrases=phrases, fallbacks=False, truncated=truncated)
+        if explicit.found:
+            return explicit  # a box in the thinking beats a guess from the text after it
         if got.found:
             return got
     return _cascade(whole, phrases=phrases, fallbacks=fallbacks, truncated=truncated)

@@ -165,7 +165,8 @@ class Comparison:
 def _light(s: str) -> str:
     s = s.strip().strip("$").strip().rstrip(".").strip()
     s = re.sub(r"^\\(?:boxed|fbox)\{(.*)\}$", r"\1", s, flags=re.DOTALL)
-    s = re.sub(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"\\(?:text|textbf|mathrm|mathbf|mbox)\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"\\[ ,;:!]", " ", s)
     return s.strip().rstrip(".").strip()
 
 
@@ -200,11 +201,14 @@ def _no_answer(pol: GradePolicy, px: Extraction, gx: Extraction, truncated: bool
 def _compare_uncached(pred: str, gold: str, pol: GradePolicy, truncated: bool) -> Comparison:
     """One comparison; timeouts and worker errors raise (so that the cache below never keeps them)."""
     version = grader_version()
-    gx = read_answer(gold, extraction="bare" if pol.extraction == "bare" else "auto")
-    if pol.choices != "off" and pol.extraction != "bare" and gx.method != "bare" and _bare_letter(pred, pol):
+    gx = read_answer(gold, extraction="bare" if pol.extraction == "bare" else "auto", fallbacks=False)
+    response = gx.method != "bare"
+    if pol.choices != "off" and pol.extraction != "bare" and response and _bare_letter(pred, pol):
         letter = extract_choice(gold, pol.choice_letters)  # a reference that is a response, against a letter
         if letter.found and (gx.answer is None or parse_choice(_light(gx.answer), letters=pol.choice_letters)):
             gx = Extraction(f"({letter.answer})", letter.method)
+    if not gx.found:  # a reference in prose with no box or answer phrase is compared as written, never guessed
+        gx = Extraction(gold.strip(), "bare")
     if gx.answer is None or not normalize_answer(gx.answer):
         return Comparison(
             False, "no answer could be read from the gold answer", "skipped", version, skipped=True,
@@ -359,16 +363,16 @@ def compare(
     except (WorkerTimeout, WorkerCrashed) as exc:
         px = read_answer(p, extraction=pol.extraction, fallbacks=pol.fallbacks, truncated=truncated)
         gx = read_answer(g)
-        where = {
-            "pred_answer": px.answer, "pred_extraction": px.method, "gold_answer": gx.answer,
-            "gold_extraction": gx.method, "policy": pol.name, "truncated": truncated,
-        }  # fmt: skip
+        where = Comparison(
+            False, "", "error", version, status="error", pred_answer=px.answer, pred_extraction=px.method,
+            gold_answer=gx.answer, gold_extraction=gx.method, policy=pol.name, truncated=truncated,
+        )  # fmt: skip
         if isinstance(exc, WorkerTimeout):
             logger.warning("grader timeout after %.1fs: pred=%.80r gold=%.80r", pol.timeout, px.answer, gx.answer)
             why = f"symbolic comparison passed its {pol.timeout:g}s deadline; worker killed"
-            return Comparison(False, why, "timeout", version, timeout=True, status="timeout", **where)
+            return replace(where, reason=why, method="timeout", timeout=True, status="timeout")
         logger.warning("grader worker failed: %s", exc)
-        return Comparison(False, f"symbolic comparison failed: {exc}", "error", version, status="error", **where)
+        return replace(where, reason=f"symbolic comparison failed: {exc}")
 
 
 def grade(pred: object, gold: object, **opts: Any) -> bool | None:

@@ -1,4 +1,4 @@
-"""Answer normalisation for the grader's fast path: strings, numbers and simple structures.
+"""Answer normalisation for the grader's fast path: strings, numbers, units, choices, times and bases.
 
 Everything here is pure string work (no sympy), bounded in time by the input length: big exponents
 and huge literals are refused rather than computed, so the fast path can never hang.
@@ -22,18 +22,13 @@ from .extract import find_boxed
 
 __all__ = [
     "Number",
-    "Structure",
     "normalize_answer",
     "parse_number",
-    "parse_structure",
     "parse_choice",
     "parse_base",
     "parse_time",
-    "parse_intervals",
     "is_text_answer",
-    "split_top_level",
     "split_unit",
-    "strip_assignment",
     "decimal_comma_number",
 ]
 
@@ -115,25 +110,15 @@ _UNIT_CANON = {
     "square": "sq",
 }
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "log", "ln", "sqrt", "exp", "i", "e", "x", "y", "z", "n", "k", "a", "b", "c"}
-_GREEK = (
-    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi rho sigma tau "
-    "upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega"
-).split()
-
 _NUM_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _THOUSANDS_RE = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 _FRAC_RE = re.compile(r"([-+]?)\\frac\{([^{}]+)\}\{([^{}]+)\}")
 _FRAC_SHORT_RE = re.compile(r"([-+]?)\\frac(\d)(\d)")
 _SLASH_RE = re.compile(r"([-+]?[\d.]+)/([-+]?[\d.]+)")
 _SCI_RE = re.compile(r"([-+]?[\d.]+)(?:\\times|\\cdot|\*)10\^\{?([-+]?\d+)\}?")
-_POW_RE = re.compile(r"([-+]?\d+)\^\{?(\d+)\}?")
+_POW_RE = re.compile(r"([-+]?\d+)\^\{?(-?\d+)\}?")
+_REPEATING_RE = re.compile(r"(-?)(\d*)\.(\d*)\\overline\{(\d{1,12})\}")
 _MIXED_RE = re.compile(r"([-+]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}")
-_ASSIGN_RE = re.compile(
-    r"^\s*(?P<lhs>[A-Za-z](?:_\{?\w+\}?)?(?:'|\^\{?\*\}?)?(?:\([^()=]{1,12}\))?|\\(?:"
-    + "|".join(_GREEK)
-    + r")(?![A-Za-z])(?:_\{?\w+\}?)?|\((?:[A-Za-z](?:_\{?\w+\}?)?,)+[A-Za-z](?:_\{?\w+\}?)?\))"
-    r"\s*(?P<op>=|\\in)\s*(?!=)"
-)
 _CHOICE_RE = re.compile(r"^\(?([A-Za-z])\)?$")
 _GOLD_CHOICE_RE = re.compile(
     r"^\(([A-Z])\)\s*(?:[.:]\s*)?[^\\=+*/^]*$|^([A-Z])(?:[.:)]\s*|\s+)[A-Za-z0-9][^\\=+*/^]*$"
@@ -299,8 +284,11 @@ def normalize_answer(s: str) -> str:
         s = s.replace(",", "")
     elif re.fullmatch(r"[-+]?[1-9]\d{0,2}(?: \d{3})+(?:[.,]\d+)?%?", s):
         s = s.replace(" ", "")
-    elif m := re.fullmatch(r"([-+]?\d+)\s+(\d+)\s*/\s*(\d+)", s):  # a mixed number "2 1/4"
-        s = f"{m.group(1)}\\frac{{{m.group(2)}}}{{{m.group(3)}}}"
+    elif m := re.fullmatch(r"([-+]?\d+)\s+(\d+)\s*/\s*(\d+)\s*(%?)", s):  # a mixed number "2 1/4"
+        if 0 <= int(m.group(2)) < int(m.group(3)):  # "11 6/6" and "4 4/0" are not mixed numbers
+            s = f"{m.group(1)}\\frac{{{m.group(2)}}}{{{m.group(3)}}}{m.group(4)}"
+        else:
+            s = f"{m.group(1)}\\,{m.group(2)}/{m.group(3)}{m.group(4)}"
     s = re.sub(r"(\^\{?\d+\}?) (?=\d)", r"\1\\cdot ", s)  # 2^6 3^5 is a product, not 2^{63}...
     # drop spaces, except one that ends a command before a letter: "\\pi r" must not become "\\pir"
     s = re.sub(r"(\\[A-Za-z]+) (?=[A-Za-z])", "\\1\x00", s).replace(" ", "").replace("\x00", " ")
@@ -310,36 +298,10 @@ def normalize_answer(s: str) -> str:
     s = re.sub(r"\\frac(\{[^{}]*\})(\d)", r"\\frac\1{\2}", s)
     s = re.sub(r"\\sqrt(\d)", r"\\sqrt{\1}", s)
     s = re.sub(r"([\^_])\{(\w)\}", r"\1\2", s)
-    s = s.replace("\\cdots", "\\dots").replace("\\ldots", "\\dots")
+    s = s.replace("\\cdots", "\\dots").replace("\\ldots", "\\dots").replace("\\varnothing", "\\emptyset")
+    s = re.sub(r"\\overline\{([A-Za-z]+)\}", r"\1", s)  # a segment \overline{AB} is AB
     # 0.50 and 0.5 stay different strings: numbers are compared numerically, not here
     return s
-
-
-def strip_assignment(s: str) -> tuple[str | None, str]:
-    """Split ``x=5`` into ``("x", "5")``; ``(None, s)`` when there is no simple left-hand side.
-
-    A chain keeps its last right-hand side (``x=5+6=11`` -> ``("x", "11")``); the left-hand side may be a
-    variable, a Greek letter, a function value ``f(x)`` or a tuple ``(p,q)``.
-
-    Example:
-        >>> strip_assignment("x=5"), strip_assignment(r"\\theta\\in[0,1]"), strip_assignment("x+y=3")
-        (('x', '5'), ('\\\\theta', '[0,1]'), (None, 'x+y=3'))
-        >>> strip_assignment("f(x)=2x+3"), strip_assignment("x=5+6=11")
-        (('f(x)', '2x+3'), ('x', '11'))
-    """
-    m = _ASSIGN_RE.match(s)
-    if not m:
-        return None, s
-    rest = s[m.end() :]
-    if len(split_top_level(rest)) > 1:
-        return None, s  # "x=2,y=3" is a list of assignments, not one
-    if "=" in rest:
-        if m.group("op") != "=" or re.search(r"[<>]|\\[lg]e|\\ne", rest):
-            return None, s
-        rest = re.split(r"(?<![<>!\\])=", rest)[-1]
-    if not rest:
-        return None, s
-    return m.group("lhs"), rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,14 +410,19 @@ def parse_number(s: str) -> Number | None:
             value = num / den
             reduced = _is_reduced(num, den)
     elif m := _SCI_RE.fullmatch(s):
-        mant, exp = _frac(m.group(1)), int(m.group(2))
-        if mant is not None and abs(exp) <= _MAX_EXP:
-            value = mant * Fraction(10) ** exp
+        mantissa, exp = _frac(m.group(1)), int(m.group(2))
+        if mantissa is not None and abs(exp) <= _MAX_EXP:
+            value = mantissa * Fraction(10) ** exp
             places, digits = _precision(m.group(1), exp)
     elif m := _POW_RE.fullmatch(s):
         base, exp = int(m.group(1)), int(m.group(2))
-        if abs(base) <= 10**6 and exp <= 64:
-            value, integer = Fraction(base) ** exp, True
+        if abs(base) <= 10**6 and abs(exp) <= 64 and (base or exp >= 0):
+            value, integer = Fraction(base) ** exp, exp >= 0
+    elif m := _REPEATING_RE.fullmatch(s):  # 0.1\overline{6} = 1/6
+        sign, whole, fixed, rep = m.groups()
+        value = Fraction(int(whole or 0)) + (Fraction(int(fixed), 10 ** len(fixed)) if fixed else Fraction(0))
+        value += Fraction(int(rep), (10 ** len(rep) - 1) * 10 ** len(fixed))
+        value = -value if sign else value
     elif m := re.fullmatch(r"(-?\d+)\+(-?\d+)\+(-?\d+)\+\\dots\+(-?\d+)", s):
         a, b, c, last = (int(x) for x in m.groups())
         step = b - a
@@ -540,177 +507,6 @@ def parse_base(s: str) -> tuple[str, int] | None:
     return digits, base
 
 
-@dataclass(frozen=True, slots=True)
-class Structure:
-    """A bracketed or comma-separated answer, a matrix, a system or a list of assignments.
-
-    Attributes:
-        kind: ``"seq"`` (brackets or a bare comma list), ``"matrix"``, ``"union"``, ``"assign"`` (``x=1, y=2``:
-            ``items`` are the values, ``names`` the variables) or ``"system"`` (equations).
-        open: Opening bracket: ``(``, ``[``, ``{`` (a set ``\\{...\\}``) or ``""`` (bare list).
-        close: Closing bracket.
-        items: Items as normalised strings (for a matrix: the rows, each a tuple of cells).
-        names: The variables of an ``assign`` structure, in order.
-    """
-
-    kind: str
-    open: str
-    close: str
-    items: tuple
-    names: tuple = ()
-
-    @property
-    def ordered(self) -> bool:
-        """Tuples and intervals are ordered; sets and bare lists of solutions are not."""
-        return self.kind in ("matrix", "assign") or self.open in ("(", "[")
-
-
-def split_top_level(s: str, sep: str = ",") -> list[str]:
-    """Split at ``sep`` outside brackets and braces.
-
-    Example:
-        >>> split_top_level("(1,2),[3,4],\\\\frac{1}{2}")
-        ['(1,2)', '[3,4]', '\\\\frac{1}{2}']
-    """
-    parts: list[str] = []
-    depth = 0
-    cur: list[str] = []
-    i = 0
-    while i < len(s):
-        if depth == 0 and s.startswith(sep, i):
-            parts.append("".join(cur))
-            cur = []
-            i += len(sep)
-            continue
-        ch = s[i]
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        cur.append(ch)
-        i += 1
-    parts.append("".join(cur))
-    return parts
-
-
-def _matching_close(s: str, start: int) -> int | None:
-    depth = 0
-    for i in range(start, len(s)):
-        if s[i] in "([{":
-            depth += 1
-        elif s[i] in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
-
-
-_MATRIX_RE = re.compile(r"^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.DOTALL)
-_CASES_RE = re.compile(
-    r"^\\begin\{(cases|aligned|align\*?|gathered|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.DOTALL
-)
-
-
-def _expand_pm(items: list[str]) -> list[str]:
-    out: list[str] = []
-    for it in items:
-        if it.count("\\pm") == 1 and "\\mp" not in it:
-            head, tail = it.split("\\pm")
-            out += [f"{head}+{tail}" if head else tail, f"{head}-{tail}"]
-        else:
-            out.append(it)
-    return out
-
-
-def _assignments(items: list[str]) -> Structure | None:
-    """``x=1,y=2`` as an ``assign`` structure; ``x=2,x=-3`` (one variable) as a bare list of values."""
-    pairs = [strip_assignment(it) for it in items]
-    if len(pairs) < 2 or any(lhs is None or lhs.startswith("(") for lhs, _ in pairs):
-        return None
-    names = tuple(lhs for lhs, _ in pairs)
-    values = tuple(v for _, v in pairs)
-    if len(set(names)) == 1:
-        return Structure("seq", "", "", values)
-    if len(set(names)) != len(names):
-        return None
-    return Structure("assign", "", "", values, names)  # type: ignore[arg-type]
-
-
-def parse_structure(s: str) -> Structure | None:
-    """Read a normalised answer as a tuple, interval, set, bare list, union, matrix, system or assignments.
-
-    Example:
-        >>> parse_structure("(1,3]")
-        Structure(kind='seq', open='(', close=']', items=('1', '3'), names=())
-        >>> parse_structure(r"\\{1,2\\}").ordered, parse_structure("1,2").ordered
-        (False, False)
-        >>> parse_structure(r"\\begin{pmatrix}1\\\\2\\end{pmatrix}").items
-        (('1',), ('2',))
-        >>> parse_structure("a=3,b=1;a=5,b=1").items, parse_structure(r"1\\pm\\sqrt{2}").items
-        (('(3,1)', '(5,1)'), ('1+\\\\sqrt{2}', '1-\\\\sqrt{2}'))
-    """
-    if not s:
-        return None
-    if (s[0] in "([" and s[-1] in ")]") and _MATRIX_RE.match(s[1:-1]):
-        s = s[1:-1]
-    if m := _MATRIX_RE.match(s):
-        body = m.group(2).strip()
-        rows = [r for r in re.split(r"\\\\", body) if r.strip()]
-        cells = tuple(tuple(c.strip() for c in r.split("&")) for r in rows)
-        if cells and len({len(r) for r in cells}) == 1:
-            if m.group(1) == "array" and all(len(r) == 1 for r in cells) and any("=" in r[0] for r in cells):
-                return _system([r[0] for r in cells])
-            return Structure("matrix", "", "", cells)
-        return None
-    if m := _CASES_RE.match(s):
-        rows = [re.sub(r"&", "", r).strip().rstrip(",") for r in re.split(r"\\\\", m.group(2)) if r.strip()]
-        return _system(rows)
-    if "\\cup" in s:
-        parts = split_top_level(s, "\\cup")
-        if len(parts) > 1 and all(parts):
-            return Structure("union", "", "", tuple(parts))
-    if ";" in s:
-        groups = [g for g in split_top_level(s, ";") if g]
-        if len(groups) >= 2:
-            tuples = []
-            for g in groups:
-                a = _assignments(split_top_level(g))
-                tuples.append(f"({','.join(a.items)})" if a is not None and a.kind == "assign" else g)
-            return Structure("seq", "", "", tuple(tuples))
-    if s.startswith("\\{") and s.endswith("\\}"):
-        inner = s[2:-2]
-        return Structure("seq", "{", "}", tuple(_expand_pm(split_top_level(inner))))
-    if s[0] == "{" and s[-1] == "}" and _matching_close(s, 0) == len(s) - 1 and "," in s:
-        items = split_top_level(s[1:-1])
-        if len(items) >= 2 and all(items):
-            return Structure("seq", "{", "}", tuple(items))
-    if s[0] in "([" and s[-1] in ")]" and _matching_close(s, 0) == len(s) - 1:
-        inner = s[1:-1]
-        items = split_top_level(inner)
-        if len(items) >= 2:
-            return Structure("seq", s[0], s[-1], tuple(items))
-        return None
-    items = [x for x in split_top_level(s) for x in split_top_level(x, "\\lor")]
-    if len(items) >= 2 and all(items):
-        a = _assignments(items)
-        if a is not None:
-            return a
-        return Structure("seq", "", "", tuple(_expand_pm(items)))
-    if len(items) == 1 and items[0].count("\\pm") == 1 and not re.search(r"[=<>]", s):
-        return Structure("seq", "", "", tuple(_expand_pm(items)))
-    return None
-
-
-def _system(rows: list[str]) -> Structure | None:
-    rows = [r for r in rows if r]
-    if not rows:
-        return None
-    a = _assignments(rows)
-    if a is not None:
-        return a
-    return Structure("system", "", "", tuple(rows))
-
-
 def parse_choice(s: str, *, pred: bool = False, letters: str = "ABCDE") -> str | None:
     """A multiple-choice letter: ``"C"`` from ``C``, ``(C)``, ``(C) 12`` or (for predictions) ``C) 12``.
 
@@ -750,58 +546,3 @@ def is_text_answer(raw: str, norm: str) -> bool:
         return len(norm) >= 2
     words = re.findall(r"[A-Za-z]+", raw)
     return (len(words) >= 2 or len(norm) >= 4) and not any(w.lower() in _MATH_WORDS for w in words)
-
-
-_INEQ_OP = {"<": "<", ">": ">", "\\le": "<=", "\\ge": ">="}
-_INEQ_SPLIT_RE = re.compile(r"(\\le(?![a-z])|\\ge(?![a-z])|<|>)")
-
-
-def _one_interval(s: str) -> tuple[str, str, str, str, str] | None:
-    """``a<x\\le b``, ``x>a``, ``a\\ge x`` as ``(var, lo, lo_bracket, hi, hi_bracket)``; bounds normalised."""
-    parts = [x.strip() for x in _INEQ_SPLIT_RE.split(s)]
-    if len(parts) not in (3, 5) or not all(parts[::2]):
-        return None
-    terms, ops = parts[::2], [_INEQ_OP[o] for o in parts[1::2]]
-    var_re = r"[A-Za-z](?:_\{?\w+\}?)?|\\[A-Za-z]+"
-    if len(terms) == 3:
-        if not re.fullmatch(var_re, terms[1]) or ops[0][0] != ops[1][0]:
-            return None
-        if ops[0][0] == ">":  # b > x > a
-            terms, ops = terms[::-1], [o.replace(">", "<") for o in ops[::-1]]
-        return (terms[1], terms[0], "[" if ops[0] == "<=" else "(", terms[2], "]" if ops[1] == "<=" else ")")
-    a, op, b = terms[0], ops[0], terms[1]
-    if re.fullmatch(var_re, a) and not re.fullmatch(var_re, b):
-        var, bound, up = a, b, op.startswith("<")
-    elif re.fullmatch(var_re, b) and not re.fullmatch(var_re, a):
-        var, bound, up = b, a, op.startswith(">")
-    else:
-        return None
-    closed = op.endswith("=")
-    if up:
-        return (var, "-\\infty", "(", bound, "]" if closed else ")")
-    return (var, bound, "[" if closed else "(", "\\infty", ")")
-
-
-def parse_intervals(s: str) -> tuple[str, ...] | None:
-    """A normalised inequality in one variable as intervals (``x<-1\\lor x>2`` -> two intervals), else None.
-
-    Example:
-        >>> parse_intervals(r"-1\\le x<4"), parse_intervals("x>3")
-        (('[-1,4)',), ('(3,\\\\infty)',))
-        >>> parse_intervals(r"x<-1\\lor x>2")
-        ('(-\\\\infty,-1)', '(2,\\\\infty)')
-    """
-    if not re.search(r"<|>|\\le|\\ge", s) or "=" in s.replace("\\le", "").replace("\\ge", ""):
-        return None
-    parts = [p for p in re.split(r"\\lor|\\vee|,", s) if p]
-    out = []
-    var = None
-    for p in parts:
-        if "\\land" in p:
-            return None
-        iv = _one_interval(p)
-        if iv is None or (var is not None and iv[0] != var):
-            return None
-        var = iv[0]
-        out.append(f"{iv[2]}{iv[1]},{iv[3]}{iv[4]}")
-    return tuple(out) if out else None

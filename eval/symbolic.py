@@ -38,6 +38,7 @@ __all__ = ["slow_compare", "symbolic_compare", "too_big"]
 _MAX_DIGITS_EVAL = 100_000  # numbers with more digits than this are never built
 _POINTS = 3
 _TIGHT = 1e-20
+_FLOAT = 1e-13  # the precision of a decimal literal once read as a float
 _DECIMAL_RE = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?:\\times10\^\{?([-+]?\d+)\}?)?")
 
 
@@ -116,7 +117,7 @@ def _parse(s: str) -> Any:
     from sympy import I
 
     text = s if "$" in s else f"${s}$"
-    for item in parse(text, extraction_config=_extraction_config(), parsing_timeout=None):  # type: ignore[arg-type]
+    for item in parse(text, extraction_config=_extraction_config(), parsing_timeout=None):
         if not isinstance(item, str):
             try:
                 if re.search(r"(?<![A-Za-z\\])i(?![A-Za-z])", s):
@@ -226,8 +227,8 @@ def _numeric(a: Any, b: Any, p: str, g: str, pol: GradePolicy) -> Verdict | None
         if va is None or vb is None:
             return None
         diff = abs(va - vb)
-        scale = max(1, abs(va), abs(vb))
-        ok = diff <= _TIGHT * scale
+        scale = max(abs(va), abs(vb))
+        ok = diff <= (_FLOAT if n_dec else _TIGHT) * scale or scale < 1e-25  # decimals are read as floats
         if not ok and approx and places is not None:
             ok = diff <= 0.5 * 10.0 ** (-places) * n_dec * (1 + 1e-9) + 4e-15 * scale  # + binary float error
         if not ok and n_dec and pol.approximation == "rel_tol":
@@ -266,7 +267,7 @@ def _equations(a: Any, b: Any) -> Verdict | None:
 def _math_verify(gp: Any, pp: Any) -> Verdict:
     from math_verify import verify
 
-    eq = bool(verify(gp, pp, timeout_seconds=None))  # type: ignore[arg-type]
+    eq = bool(verify(gp, pp, timeout_seconds=None))
     return Verdict(eq, "math-verify", "math-verify: equal" if eq else "math-verify: different")
 
 
