@@ -8,7 +8,8 @@ or the reference is wrong; a critic that approves of those samples tips the bala
 - it has at least ``min_samples`` samples,
 - its largest vote class (:mod:`eval.runs.verdicts`) holds at least ``min_share`` of **all** its samples
   (samples without an answer count against the share), and
-- that class's answer is graded wrong against a gradable reference.
+- that class's answer is graded wrong against a gradable reference (by today's grader, under the
+  problem's policy: the verdicts stored in the run may predate a corrected reference or grader).
 
 The critic's mean score of the class (1-10) is shown; ``min_critic`` (e.g. 7) keeps only the suspects
 the critic approves of. Suspects are listed with the critic's approval first, then by share.
@@ -34,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..trajectory import Trajectory
 from .load import Run, run_from_trajectories
-from .verdicts import ProblemVerdict, run_verdicts
+from .verdicts import ProblemVerdict, policy_for, run_verdicts
 
 __all__ = ["AuditSettings", "SuspectLabel", "audit_labels", "audit_markdown", "audit_section", "view_link"]
 
@@ -85,6 +86,8 @@ def audit_labels(
         policy: The grading policy of the vote classes (default: the run's, else each benchmark's).
         approve_at: The critic score (1-10) from which the critic counts as approving.
     """
+    from ..grade import compare
+
     settings = settings or AuditSettings()
     verdicts = verdicts if verdicts is not None else run_verdicts(run, policy=policy)
     out = []
@@ -93,13 +96,13 @@ def audit_labels(
         if v.n_samples < settings.min_samples or not v.votes:
             continue
         top = v.votes[0]
-        if top.correct is not False:  # right, or the reference cannot be graded
-            continue
         if len(v.votes) > 1 and v.votes[1].size == top.size:  # a tie is no clear majority
             continue
         share = top.size / v.n_samples
         if share < settings.min_share:
             continue
+        if compare(top.answer, problem.reference, policy=policy_for(run, problem, policy)).correct is not False:
+            continue  # right, or the reference cannot be graded
         if settings.min_critic is not None and (top.critic is None or top.critic < settings.min_critic):
             continue
         out.append(

@@ -98,6 +98,15 @@ class RunProblem:
     level: str | None = None
     samples: list[Trajectory] = field(default_factory=list)
 
+    @property
+    def policy(self) -> str | None:
+        """The grading policy its samples record having been graded with (newer runs), else None."""
+        for t in self.samples:
+            recorded = getattr(t, "grade_policy", None) or (t.model_extra or {}).get("grade_policy")
+            if recorded:
+                return str(recorded)
+        return None
+
 
 @dataclass
 class Run:
@@ -139,16 +148,11 @@ class Run:
 
     @property
     def policy(self) -> str | None:
-        """The grading policy the run was graded with, when it recorded one (newer runs)."""
+        """The grading policy the run's report records (newer runs), else None."""
         prov = self.metrics.get("provenance") or {}
         for key in ("grading policy", "grading_policy", "policy"):
             if prov.get(key):
                 return str(prov[key])
-        for p in self.problems.values():
-            for t in p.samples:
-                extra = t.model_extra or {}
-                if extra.get("grade_policy"):
-                    return str(extra["grade_policy"])
         return None
 
     def trajectories(self) -> list[Trajectory]:

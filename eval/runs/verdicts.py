@@ -120,8 +120,9 @@ def natural_policy(benchmark: str) -> str:
 
 
 def policy_for(run: Run, problem: RunProblem, policy: str | None = None) -> str:
-    """The policy to grade ``problem`` with: ``policy`` if given, else the run's recorded one, else its benchmark's."""
-    return policy or run.policy or natural_policy(problem.benchmark)
+    """The policy to grade ``problem`` with: ``policy`` if given, else the one its samples or the run recorded,
+    else its benchmark's."""
+    return policy or problem.policy or run.policy or natural_policy(problem.benchmark)
 
 
 def equivalence(policy: str | None = None) -> Equivalent:

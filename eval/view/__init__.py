@@ -6,8 +6,7 @@ Example:
     'view.html'
 """
 
-from .highlight import highlight_python
 from .page import VIEW_FILE, render_view, write_view
 from .payload import build_payload
 
-__all__ = ["VIEW_FILE", "build_payload", "highlight_python", "render_view", "write_view"]
+__all__ = ["VIEW_FILE", "build_payload", "render_view", "write_view"]

@@ -7,7 +7,7 @@ answer, ``c``/``n`` correct and all samples, ``cc`` code calls, ``ce`` code erro
 the vote classes ``v`` (``[answer, votes, correct, critic]``) and the samples ``t``. A sample holds
 its outcome, answer, the grader's reason (from today's grader, under the problem's policy), the
 critique, and its steps ``st`` as ``[kind, content, exit_status, error, truncated]``: ``x`` text,
-``c`` code (highlighted HTML), ``o`` interpreter output.
+``c`` code (highlighted by the page when a problem is opened), ``o`` interpreter output.
 
 Example:
     >>> from eval.trajectory import Step, Trajectory
@@ -30,7 +30,6 @@ from typing import Any
 from ..runs.load import Run, RunProblem
 from ..runs.verdicts import LIMIT_STATUSES, ProblemVerdict, policy_for, run_verdicts, sample_outcome
 from ..trajectory import Step, Trajectory
-from .highlight import highlight_python
 
 __all__ = ["MAX_STEP_CHARS", "build_payload"]
 
@@ -48,7 +47,7 @@ def _cut(text: str) -> str:
 
 def _step(s: Step) -> list[Any]:
     kind = _KIND.get(s.kind, "x")
-    content = highlight_python(_cut(s.content)) if kind == "c" else _cut(s.content)
+    content = _cut(s.content)
     status = s.exit_status
     if kind == "o" and status is None and "Traceback (most recent call last)" in s.content:
         status = "error"  # older runs did not record how a cell ended

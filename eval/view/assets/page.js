@@ -62,7 +62,7 @@
     COLS.push({ key: "ok" + i, label: "correct", group: g, filter: "select",
       get: (p) => (R(p) ? yesNo(R(p).ok) : "absent"), tone: (p) => (R(p) ? okClass(R(p).ok) : "none") });
     COLS.push({ key: "o" + i, label: "status", group: g, filter: "select",
-      get: (p) => (R(p) ? R(p).o : "absent"), show: (p) => OUTCOME[R(p) ? R(p).o : "absent"] });
+      get: (p) => (R(p) ? R(p).o : "absent"), show: (p) => OUTCOME[R(p) ? R(p).o : "absent"], names: OUTCOME });
     COLS.push({ key: "a" + i, label: "answer", group: g, filter: "text", get: (p) => (R(p) ? R(p).a ?? "" : ""), cls: "ans" });
     if (!TWO) COLS.push({ key: "ref", label: "reference", filter: "text", get: (p) => p.ref ?? "", cls: "ans" });
     COLS.push({ key: "n" + i, label: "right / samples", group: g, filter: "num",
@@ -74,12 +74,42 @@
     }
   });
 
+  // ---- Python highlighting (on open: only the code of the problems looked at is tokenized) ----------
+  const KEYWORDS = new Set(("False None True and as assert async await break class continue def del elif else except " +
+    "finally for from global if import in is lambda nonlocal not or pass raise return try while with yield").split(" "));
+  const BUILTINS = new Set(("abs all any bin bool chr complex dict divmod enumerate filter float format frozenset getattr " +
+    "hasattr hex input int isinstance iter len list map max min next object oct open ord pow print range repr " +
+    "reversed round set setattr slice sorted str sum super tuple type zip Exception ValueError TypeError " +
+    "ZeroDivisionError NameError KeyError IndexError AttributeError RuntimeError StopIteration self").split(" "));
+  // comment | string (prefixes, triple quotes; unterminated: to the end) | number | decorator | def/class name | word
+  const PY_TOKEN = new RegExp([
+    String.raw`(#[^\n]*)`,
+    String.raw`((?:[rRbBuUfF]{1,2})?(?:"""[\s\S]*?(?:"""|$(?![\s\S]))|'''[\s\S]*?(?:'''|$(?![\s\S]))|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?))`,
+    String.raw`(\b(?:0[xX][\da-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|\d[\d_]*(?:\.[\d_]*)?(?:[eE][+-]?\d+)?[jJ]?))`,
+    String.raw`((?<=^[ \t]*)@[\w.]+)`,
+    String.raw`\b(def|class)(\s+)([A-Za-z_]\w*)`,
+    String.raw`\b([A-Za-z_]\w*)`,
+  ].join("|"), "gm");
+  const escapeHtml = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const span = (cls, s) => `<span class="${cls}">${escapeHtml(s)}</span>`;
+  function highlight(code) {
+    let out = "", last = 0, m;
+    PY_TOKEN.lastIndex = 0;
+    while ((m = PY_TOKEN.exec(code)) !== null) {
+      out += escapeHtml(code.slice(last, m.index));
+      if (m[1] !== undefined) out += span("c", m[1]);
+      else if (m[2] !== undefined) out += span("s", m[2]);
+      else if (m[3] !== undefined) out += span("n", m[3]);
+      else if (m[4] !== undefined) out += span("d", m[4]);
+      else if (m[5] !== undefined) out += span("k", m[5]) + m[6] + span("f", m[7]);
+      else out += KEYWORDS.has(m[8]) ? span("k", m[8]) : BUILTINS.has(m[8]) ? span("b", m[8]) : escapeHtml(m[8]);
+      last = PY_TOKEN.lastIndex;
+    }
+    return out + escapeHtml(code.slice(last));
+  }
+
   // ---- search ----------------------------------------------------------------------------------
   let HAY = null; // lower-cased text of every problem, built at the first search
-  function stripTags(s) {
-    return s.replace(/<[^>]*>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"')
-      .replace(/&#x27;/g, "'").replace(/&amp;/g, "&");
-  }
   function haystack() {
     if (HAY) return HAY;
     HAY = P.map((p) => {
@@ -88,7 +118,7 @@
         if (!r) continue;
         for (const t of r.t) {
           parts.push(t.a || "", t.ct || "", t.err || "");
-          for (const s of t.st) parts.push(s[0] === "c" ? stripTags(s[1]) : s[1]);
+          for (const s of t.st) parts.push(s[1]);
         }
       }
       return parts.join("\n").toLowerCase();
@@ -165,7 +195,7 @@
         for (const p of P) { const v = String(c.get(p)); counts.set(v, (counts.get(v) || 0) + 1); }
         const values = [...counts.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
         input = el("select", { "data-filter": c.key }, el("option", { value: "" }, "all"),
-          values.map((v) => el("option", { value: v }, (c.key.startsWith("o") && OUTCOME[v] ? OUTCOME[v] : v || "(none)") + " (" + counts.get(v) + ")")));
+          values.map((v) => el("option", { value: v }, ((c.names && c.names[v]) || v || "(none)") + " (" + counts.get(v) + ")")));
       } else {
         input = el("input", { type: "text", "data-filter": c.key, placeholder: c.filter === "num" ? ">=1" : "contains", size: c.filter === "num" ? 4 : 10 });
       }
@@ -205,7 +235,7 @@
     tbody.append(frag);
     const from = rows.length ? state.page * PAGE + 1 : 0;
     document.getElementById("count").textContent =
-      `${from}–${state.page * PAGE + shown.length} of ${rows.length} matching (${P.length} problems)`;
+      `${from}–${state.page * PAGE + shown.length} of ${rows.length} matching (${P.length} problem${P.length === 1 ? "" : "s"})`;
     document.getElementById("page").textContent = `page ${state.page + 1} of ${pages}`;
     document.getElementById("prev").disabled = state.page === 0;
     document.getElementById("next").disabled = state.page >= pages - 1;
@@ -221,7 +251,7 @@
   // ---- one problem -----------------------------------------------------------------------------
   function step(s) {
     const [kind, content, status, error, truncated] = s;
-    if (kind === "c") return el("pre", { class: "code", html: content });
+    if (kind === "c") return el("pre", { class: "code", html: highlight(content) });
     if (kind === "o") {
       const bad = status != null && status !== "ok";
       return el("div", { class: "output" + (bad ? " err" : "") },
@@ -280,7 +310,7 @@
     RUNS.forEach((r, i) => {
       const acc = r.metrics && r.metrics.accuracy != null ? ` · accuracy ${fmtPct(r.metrics.accuracy)} (per sample)` : "";
       box.append(el("div", { class: "runinfo g" + i }, el("b", null, (TWO ? LETTERS[i] + ": " : "") + r.name),
-        ` · ${r.model || "model unknown"} · ${r.problems} problems` + (r.samples ? ` · ${r.samples} sample${r.samples > 1 ? "s" : ""} each` : "") +
+        ` · ${r.model || "model unknown"} · ${r.problems} problem${r.problems === 1 ? "" : "s"}` + (r.samples ? ` · ${r.samples} sample${r.samples > 1 ? "s" : ""} each` : "") +
         ` · voted answer right: ${fmtPct(r.accuracy)}` + acc + (r.policy ? ` · policy ${r.policy}` : ""),
         el("div", { class: "muted path" }, r.path)));
     });
@@ -330,6 +360,7 @@
   buildHead();
   render();
   openFromHash();
+  window.mathagentView = { state, render, toggle, matching, highlight }; // for scripted checks and timing
   document.body.dataset.ready = "1";
   document.body.dataset.readyMs = String(Math.round(performance.now()));
 })();
