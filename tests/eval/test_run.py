@@ -56,6 +56,18 @@ def test_run_writes_report_with_code_use(tmp_path):
     assert "| 75.0 | 0.0 |" in report
 
 
+def test_run_writes_the_browser_and_audits_references_with_several_samples(tmp_path):
+    # p3's samples all say 0 against the reference 6: with 4 samples each, the report lists it as suspect.
+    metrics = run_eval(spec(samples=4), tmp_path, agent_factory=factory([]), problems=PROBLEMS)
+    assert (tmp_path / "view.html").is_file()
+    report = (tmp_path / "report.md").read_text()
+    assert "## Suspect references" in report and "[p3](view.html#problem=p3) | 6 | 0 | 4/4 (100%)" in report
+    assert [s["problem_id"] for s in metrics["label_audit"]["suspects"]] == ["p3"]
+    one = tmp_path / "one-sample"
+    run_eval(spec(), one, agent_factory=factory([]), problems=PROBLEMS)
+    assert "Suspect references" not in (one / "report.md").read_text()  # nothing to audit with one sample
+
+
 def test_resume_skips_done_problems_and_drops_a_torn_line(tmp_path):
     calls: list = []
     run_eval(spec(), tmp_path, agent_factory=factory(calls), problems=PROBLEMS[:2])
