@@ -73,7 +73,7 @@ def view_cmd(
     except USER_ERRORS as exc:
         fail(exc)
     n = len({pid for r in runs for pid in r.problems})
-    console.print(f"{path} ({_size(path)}, {n} problems): open it in a browser", highlight=False)
+    console.print(f"{path} ({_size(path)}, {n} problems): open it in a browser", highlight=False, soft_wrap=True)
 
 
 def compare_cmd(
@@ -147,11 +147,16 @@ def rescore_cmd(
         f"{len(result.trajectories)} samples re-graded with {result.grader}: "
         f"{len(result.changes)} verdict(s) changed; {acc}",
         highlight=False,
+        soft_wrap=True,
     )
     if result.changes:
         console.print(changes_markdown(result.changes, limit=show), markup=False, highlight=False, soft_wrap=True)
     where = folder if folder is not None else source.path.with_name(source.path.name + ".rescored")
-    console.print(f"written: {where} (report.md, metrics.json, changes.jsonl, trajectories.jsonl)", highlight=False)
+    console.print(
+        f"written: {where} (report.md, metrics.json, changes.jsonl, trajectories.jsonl)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def audit_cmd(
@@ -197,8 +202,12 @@ def audit_cmd(
         fail(exc)
     if not audited:
         err_console.print(f"[yellow]warning:[/] no problem has {settings.min_samples} samples: nothing to audit")
-    console.print(f"{len(suspects)} suspect reference(s) among {audited} audited problems", highlight=False)
+    console.print(
+        f"{len(suspects)} suspect reference(s) among {audited} audited problems", highlight=False, soft_wrap=True
+    )
     console.print(audit_markdown(suspects, settings), markup=False, highlight=False, soft_wrap=True)
     console.print(
-        f"written: {folder / 'audit.md'}, {folder / 'audit.json'}" + (f", {folder / VIEW_FILE}" if view else "")
+        f"written: {folder / 'audit.md'}, {folder / 'audit.json'}" + (f", {folder / VIEW_FILE}" if view else ""),
+        highlight=False,
+        soft_wrap=True,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,8 @@ import pytest
 from eval.runs import RunError, load_run, run_verdicts, sample_outcome
 from eval.runs.load import run_kind
 from eval.trajectory import Trajectory
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _t(pid: str, sample: int, answer: str | None, ref: str = "4", **kw) -> Trajectory:
@@ -114,3 +118,8 @@ def test_collection_folder_through_the_collect_reader(tmp_path: Path) -> None:
     run = load_any_run(d)
     assert run.kind == "collection" and run.model == "collector-model" and run.samples_per_problem == 2
     assert sorted(run.problems) == ["gsm8k/test/1", "gsm8k/test/2"]
+    r = subprocess.run(
+        [sys.executable, "-m", "cli", "view", str(d)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0, r.stderr
+    assert "2 problems" in r.stdout and (d / "view.html").is_file()

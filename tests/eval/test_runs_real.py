@@ -7,6 +7,7 @@ reference, and check that each command finds exactly what was planted.
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from eval.grade import grade
 from eval.runs import (
     AuditSettings,
     audit_labels,
@@ -118,10 +120,9 @@ def test_rescore_finds_verdicts_a_buggy_grader_got_wrong(tmp_path: Path) -> None
 
 
 def test_rescore_with_a_changed_grading_rule(monkeypatch: pytest.MonkeyPatch) -> None:
-    import eval.grade
-
+    grade_module = importlib.import_module("eval.grade")  # the package re-exports a function named grade
     run = load_run(QWEN)
-    real_compare = eval.grade.compare
+    real_compare = grade_module.compare
     answered = [t for t in run.trajectories() if t.answer is not None]
     target = answered[0].answer  # the new rule: this one answer is never equal to anything
 
@@ -133,9 +134,10 @@ def test_rescore_with_a_changed_grading_rule(monkeypatch: pytest.MonkeyPatch) ->
             return replace(result, equal=False, status="unequal", reason="planted rule")
         return result
 
-    monkeypatch.setattr(eval.grade, "compare", changed_rule)
+    monkeypatch.setattr(grade_module, "compare", changed_rule)
     result = rescore_run(run)
     expected = {(t.problem_id, t.sample_index) for t in answered if t.answer == target and t.correct}
+    assert expected, "the fixture needs correct samples with the target answer"
     assert {(c.problem_id, c.sample) for c in result.changes} == expected
     assert all(c.reason == "planted rule" and c.after == "wrong" for c in result.changes)
 
@@ -153,7 +155,12 @@ def test_rescore_policy_and_reextract_in_python(tmp_path: Path) -> None:
 def test_audit_finds_a_deliberately_altered_reference(tmp_path: Path) -> None:
     run = _copy(QWEN, tmp_path)
     original = load_run(run)
-    assert audit_labels(original) == []  # the real labels are fine
+    # With the real labels, one problem is listed: all 4 samples say 80 where 120 is right (Jack's $100 plus
+    # 1/5 of $100). The model shares a mistake there, and the critic does not approve (3 of 10).
+    before = audit_labels(original)
+    assert [(s.problem_id, s.answer, s.reference, s.critic_approves) for s in before] == [
+        ("gsm8k-easy/4", "80", "120", False)
+    ]
     verdicts = run_verdicts(original)
     agreed = [pid for pid, v in verdicts.items() if v.correct and v.votes[0].size / v.n_samples >= 0.75]
     assert agreed, "the fixture needs a problem whose samples agree on the right answer"
@@ -168,15 +175,15 @@ def test_audit_finds_a_deliberately_altered_reference(tmp_path: Path) -> None:
 
     _edit(run, alter)
     suspects = audit_labels(load_run(run))
-    assert [s.problem_id for s in suspects] == [pid]
-    s = suspects[0]
-    assert s.reference == wrong and s.answer.replace("$", "").strip().rstrip(".0") == right.rstrip(".0")
+    assert sorted(s.problem_id for s in suspects) == sorted([pid, "gsm8k-easy/4"])
+    s = next(s for s in suspects if s.problem_id == pid)
+    assert s.reference == wrong and grade(s.answer, right)  # the majority holds the true answer
     assert s.share >= 0.75 and s.samples == 4 and s.critic is not None
     # stricter settings drop it; the CLI writes the report, the JSON and the page its link opens
-    assert audit_labels(load_run(run), AuditSettings(min_share=1.0)) == ([] if s.share < 1.0 else suspects)
+    assert audit_labels(load_run(run), AuditSettings(min_critic=7)) == []  # the critic approves of neither
     r = _cli("audit", str(run))
     assert r.returncode == 0, r.stderr
-    assert "1 suspect reference(s) among 6 audited problems" in r.stdout
+    assert "2 suspect reference(s) among 6 audited problems" in r.stdout
     md = (run / "audit.md").read_text()
     assert f"view.html#problem={pid.replace('/', '%2F')}" in md and wrong in md
     assert json.loads((run / "audit.json").read_text())["suspects"][0]["problem_id"] == pid

@@ -241,3 +241,30 @@ def test_the_page_highlights_python(browser: Chromium, tmp_path: Path, code: str
         assert [cls, token] in spans["spans"], (cls, token, spans["spans"])
     for token in plain:
         assert all(token != text and not text.endswith(token) for _, text in spans["spans"]), (token, spans["spans"])
+
+
+def test_failed_cells_are_marked_and_named(browser: Chromium, tmp_path: Path) -> None:
+    run = load_run(QWEN)
+    failing = [
+        (t.problem_id, t.sample_index, [s.error for s in t.steps if s.kind == "output" and s.exit_status == "error"])
+        for t in run.trajectories()
+        if any(s.kind == "output" and s.exit_status == "error" for s in t.steps)
+    ]
+    assert failing, "the fixture needs a sample whose code raised"
+    pid, sample, errors = failing[0]
+    page = _view(tmp_path, QWEN)
+    browser.open(page)
+    browser.wait_for("document.body.dataset.ready === '1'")
+    browser.type("input[data-filter='id']", pid)
+    browser.wait_for("document.querySelectorAll('tr.row').length === 1")
+    browser.click("tr.row")
+    selector = f"tr.detail details.sample[data-sample='{sample}']"
+    if sample != 0:
+        browser.click(f"{selector} > summary")  # open the failing sample as a user does
+    browser.wait_for(f"document.querySelector(\"{selector}\").open")
+    marked = browser.evaluate(
+        f"""[...document.querySelectorAll("{selector} .output.err")].map(o =>
+              [o.querySelector('pre.out').classList.contains('err'), o.querySelector('.badge.bad').textContent])"""
+    )
+    assert marked == [[True, e] for e in errors]
+    assert browser.evaluate(f"document.querySelector(\"{selector} > summary\").textContent").count("code error")

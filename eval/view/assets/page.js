@@ -65,10 +65,10 @@
       get: (p) => (R(p) ? R(p).o : "absent"), show: (p) => OUTCOME[R(p) ? R(p).o : "absent"], names: OUTCOME });
     COLS.push({ key: "a" + i, label: "answer", group: g, filter: "text", get: (p) => (R(p) ? R(p).a ?? "" : ""), cls: "ans" });
     if (!TWO) COLS.push({ key: "ref", label: "reference", filter: "text", get: (p) => p.ref ?? "", cls: "ans" });
-    COLS.push({ key: "n" + i, label: "right / samples", group: g, filter: "num",
+    COLS.push({ key: "n" + i, label: TWO ? "right" : "right / samples", group: g, filter: "num",
       get: (p) => (R(p) ? R(p).c : null), show: (p) => (R(p) ? R(p).c + " / " + R(p).n : "") });
-    COLS.push({ key: "cc" + i, label: "code calls", group: g, filter: "num", get: (p) => (R(p) ? R(p).cc : null) });
-    COLS.push({ key: "ce" + i, label: "code errors", group: g, filter: "num", get: (p) => (R(p) ? R(p).ce : null) });
+    COLS.push({ key: "cc" + i, label: TWO ? "calls" : "code calls", group: g, filter: "num", get: (p) => (R(p) ? R(p).cc : null) });
+    COLS.push({ key: "ce" + i, label: TWO ? "errors" : "code errors", group: g, filter: "num", get: (p) => (R(p) ? R(p).ce : null) });
     if (P.some((p) => p.r[i] && p.r[i].cr != null)) {
       COLS.push({ key: "cr" + i, label: "critic", group: g, filter: "num", get: (p) => (R(p) ? R(p).cr : null) });
     }
