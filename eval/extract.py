@@ -584,8 +584,8 @@ def read_answer(
 
     Args:
         text: A bare answer, a LaTeX string or a whole response.
-        extraction: ``auto`` (bare answers as written, responses extracted), ``boxed`` (responses count only
-            through their boxes) or ``bare`` (the text is the answer).
+        extraction: ``auto`` (bare answers as written, responses extracted), ``boxed`` (bare answers as
+            written, responses only through their boxes) or ``bare`` (the text is the answer).
         fallbacks: As in :func:`extract_answer`.
         truncated: As in :func:`extract_answer`.
 
@@ -600,10 +600,10 @@ def read_answer(
     if extraction == "bare":
         return Extraction(text.strip(), "bare")
     boxes, unclosed = _boxes(text)
-    if extraction == "boxed":
-        return _extract(text, phrases=False, fallbacks=False, truncated=truncated)
     if not truncated and not boxes and not unclosed and looks_bare(text):
         return Extraction(text.strip(), "bare")
+    if extraction == "boxed":
+        return _extract(text, phrases=False, fallbacks=False, truncated=truncated)
     return _extract(text, phrases=True, fallbacks=fallbacks, truncated=truncated)
 
 

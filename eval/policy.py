@@ -62,7 +62,8 @@ class GradePolicy(BaseModel):
         description="How each side is read. 'auto': a bare answer is used as is and a whole response "
         "(a solution, a chat reply) has its final answer extracted (boxes, answer phrases, the Minerva "
         "form, the last math span, the last number); 'boxed': a response counts only through its boxes "
-        "(strict answer format); 'bare': both sides are taken as written, nothing is extracted.",
+        "(strict answer format; bare answers still count as written); 'bare': both sides are taken as "
+        "written, nothing is extracted.",
     )
     fallbacks: bool = Field(
         True,

@@ -33,7 +33,7 @@ from .equivalence import Verdict, compare_answers
 from .normalize import normalize_answer
 from .policy import GradePolicy
 
-__all__ = ["slow_compare", "symbolic_compare", "too_big"]
+__all__ = ["slow_compare", "symbolic_compare", "too_big", "warm_up"]
 
 _MAX_DIGITS_EVAL = 100_000  # numbers with more digits than this are never built
 _POINTS = 3
@@ -318,11 +318,31 @@ def slow_compare(pred: str, gold: str, opts: dict[str, Any]) -> dict[str, Any]:
     if v.result is not True:
         raw_p, raw_g = pred.strip(), gold.strip()
         changed = (raw_p, raw_g) != (normalize_answer(pred), normalize_answer(gold))
-        decided = v.method in ("symbolic", "numeric", "string", "choice", "text")  # a retry cannot change these
-        if changed and not decided and not (too_big(raw_p) or too_big(raw_g)):
+        unsure = v.method in ("math-verify", "undecided", "skipped")  # our rules decided the others
+        if changed and unsure and not (too_big(raw_p) or too_big(raw_g)):
             gp, pp = _parse(_prepare(raw_g)), _parse(_prepare(raw_p))
             if gp is not None and pp is not None and pol.symbolic and _math_verify(gp, pp).result:
                 v = Verdict(True, "math-verify", "math-verify: equal (raw strings)")
     if v.result is None:
         return {"equal": False, "method": "skipped", "reason": v.reason, "skipped": True}
     return {"equal": v.result, "method": v.method, "reason": v.reason}
+
+
+_WARM_UP = (
+    ("1", "1"),
+    ("\\frac{\\pi}{3}", "\\frac{\\sqrt{3}}{2}"),
+    ("3-2i", "i(3-i)"),
+    ("x^2+2x+1", "(x+1)^2"),
+    ("\\sum_{k=1}^{2}k", "3"),
+    ("2x+4y=3", "y=\\frac{3-2x}{4}"),
+    ("x>1", "x<1"),
+    ("\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&5\\end{pmatrix}"),
+    ("\\{1,2\\}", "(1,2)"),
+)
+
+
+def warm_up() -> None:
+    """Run one comparison of each kind so that the first real request pays no import or parser start-up."""
+    for p, g in _WARM_UP:
+        slow_compare(p, g, {})
+    _parse.cache_clear()
