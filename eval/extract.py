@@ -360,9 +360,10 @@ def _answer_in_sentence(sentence: str) -> str | None:
             return joined
     bold = _BOLD_RE.search(s)
     if bold and re.search(r"\w", bold.group(1)):
-        if _NONLATIN_RE.search(bold.group(1)):
-            return _first_number(bold.group(1))
-        return _clean(bold.group(1))
+        inner = bold.group(1)
+        if inner.strip() != s.strip("*. ").strip():
+            return _answer_in_sentence(inner)
+        return _first_number(inner) if _NONLATIN_RE.search(inner) else _clean(inner)
     frac = re.search(r"\\[dt]?frac\{[^{}]+\}\{[^{}]+\}|\\sqrt\{[^{}]+\}", s)
     if "=" in s:
         lhs, rhs = s.rsplit("=", 1)
@@ -418,11 +419,7 @@ def _bold_near_end(text: str) -> str | None:
         if m.end() < tail_start:
             break
         if re.search(r"\d", m.group(1)):
-            return (
-                _first_number(m.group(1))
-                if _NONLATIN_RE.search(m.group(1)) or len(m.group(1)) > 30
-                else _clean(m.group(1))
-            )
+            return _answer_in_sentence(m.group(1))
     return None
 
 
