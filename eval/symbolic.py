@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from .equivalence import Verdict, compare_answers
-from .normalize import normalize_answer
+from .normalize import normalize_answer, parse_number
 from .policy import GradePolicy
 
 __all__ = ["slow_compare", "symbolic_compare", "too_big", "warm_up"]
@@ -222,6 +222,7 @@ def _numeric(a: Any, b: Any, p: str, g: str, pol: GradePolicy) -> Verdict | None
         return None
     places, n_dec = _decimals(p + " " + g, pol)
     approx = n_dec > 0 and places is not None and pol.approximation == "precision"
+    lone = "p" if _is_decimal(p) and not symbols else "g" if _is_decimal(g) and not symbols else None
     for point in _points(symbols) if symbols else [{}]:
         va, vb = _value(a, point), _value(b, point)
         if va is None or vb is None:
@@ -231,6 +232,9 @@ def _numeric(a: Any, b: Any, p: str, g: str, pol: GradePolicy) -> Verdict | None
         ok = diff <= (_FLOAT if n_dec else _TIGHT) * scale or scale < 1e-25  # decimals are read as floats
         if not ok and approx and places is not None:
             ok = diff <= 0.5 * 10.0 ** (-places) * n_dec * (1 + 1e-9) + 4e-15 * scale  # + binary float error
+            if not ok and lone is not None:  # a lone decimal may also be the exact value truncated: 125.663 = 40pi
+                d, v = (va, vb) if lone == "p" else (vb, va)
+                ok = _truncates(v, d, places)
         if not ok and n_dec and pol.approximation == "rel_tol":
             ok = diff <= pol.rel_tol * max(abs(va), abs(vb))
         if not ok:
@@ -238,6 +242,21 @@ def _numeric(a: Any, b: Any, p: str, g: str, pol: GradePolicy) -> Verdict | None
     if approx and n_dec:
         return Verdict(True, "symbolic", f"equal to the {places} decimals written")
     return Verdict(True, "symbolic", "equal at every test point (40 digits)")
+
+
+def _is_decimal(s: str) -> bool:
+    n = parse_number(s)
+    return n is not None and n.decimal
+
+
+def _truncates(exact: Any, approx: Any, places: int) -> bool:
+    """Whether the real ``approx`` is ``exact`` cut (not rounded) after ``places`` decimals."""
+    import mpmath
+
+    if mpmath.im(exact) or mpmath.im(approx) or (exact < 0) != (approx < 0):
+        return False
+    gap = abs(exact) - abs(approx)
+    return -4e-15 * abs(exact) <= gap < 10.0 ** (-places)
 
 
 def _equations(a: Any, b: Any) -> Verdict | None:
