@@ -62,8 +62,8 @@ def _light(s: str) -> str:
     return s.strip().rstrip(".").strip()
 
 
-def _rounds_to(exact: Fraction, approx: Fraction, places: int) -> bool:
-    """Whether ``exact`` rounded (half up) or truncated to ``places`` decimals gives ``approx``."""
+def _rounds_to(exact: Fraction, approx: Fraction, places: int, truncation: bool) -> bool:
+    """Whether ``exact`` rounded (half up), or with ``truncation`` cut, to ``places`` decimals gives ``approx``."""
     scale = Fraction(10) ** places
     q, d = exact * scale, approx * scale
     if d.denominator != 1:
@@ -72,7 +72,7 @@ def _rounds_to(exact: Fraction, approx: Fraction, places: int) -> bool:
     q = abs(q)
     rounded = sign * math.floor(q + Fraction(1, 2))
     truncated = sign * math.floor(q)
-    return int(d) in (rounded, truncated)
+    return int(d) == rounded or (truncation and int(d) == truncated)
 
 
 def _num_verdict(pn: Number, gn: Number, pol: GradePolicy) -> Verdict:
@@ -88,7 +88,8 @@ def _num_verdict(pn: Number, gn: Number, pol: GradePolicy) -> Verdict:
                 continue  # tolerance only between a decimal and an exact value
             approx, exact, av = (pn, b, a) if pn.decimal else (gn, a, b)
             if pol.approximation == "precision":
-                if approx.digits >= pol.approx_min_digits and _rounds_to(exact, av, approx.places):
+                truncation = approx.digits > pol.approx_min_digits  # a cut value needs one digit more
+                if approx.digits >= pol.approx_min_digits and _rounds_to(exact, av, approx.places, truncation):
                     return Verdict(True, "numeric", f"equal to the {approx.places} decimals written")
             elif abs(a - b) <= Fraction(pol.rel_tol) * max(abs(a), abs(b)):
                 return Verdict(True, "numeric", f"equal within rel_tol {pol.rel_tol:g}")

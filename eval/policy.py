@@ -89,9 +89,10 @@ class GradePolicy(BaseModel):
     approximation: Literal["precision", "rel_tol", "off"] = Field(
         "precision",
         description="When a decimal equals an exact value (`12\\pi` vs `37.699`). 'precision': the exact "
-        "value rounded or truncated to the decimals written gives the decimal, which needs at least "
-        "`approx_min_digits` significant digits (inside expressions: within half a unit of the last "
-        "decimal written); 'rel_tol': within `rel_tol` of each other; 'off': never (exact values only). "
+        "value rounded to the decimals written gives the decimal, which needs at least `approx_min_digits` "
+        "significant digits (cut instead of rounded: one digit more, `0.6666` = `2/3`; inside expressions: "
+        "within half a unit of the last decimal written); 'rel_tol': within `rel_tol` of each other; "
+        "'off': never (exact values only). "
         "Two decimals are compared by value. Passing `rel_tol=` to `compare` selects 'rel_tol'.",
     )
     approx_min_digits: int = Field(

@@ -222,7 +222,11 @@ def _numeric(a: Any, b: Any, p: str, g: str, pol: GradePolicy) -> Verdict | None
         return None
     places, n_dec = _decimals(p + " " + g, pol)
     approx = n_dec > 0 and places is not None and pol.approximation == "precision"
-    lone = "p" if _is_decimal(p) and not symbols else "g" if _is_decimal(g) and not symbols else None
+    lone = None  # a lone decimal with a digit more than the minimum may also be a truncation
+    for side, text in (("p", p), ("g", g)):
+        n = parse_number(text)
+        if n is not None and n.decimal and not symbols and n.digits > pol.approx_min_digits:
+            lone = side
     for point in _points(symbols) if symbols else [{}]:
         va, vb = _value(a, point), _value(b, point)
         if va is None or vb is None:
@@ -242,11 +246,6 @@ def _numeric(a: Any, b: Any, p: str, g: str, pol: GradePolicy) -> Verdict | None
     if approx and n_dec:
         return Verdict(True, "symbolic", f"equal to the {places} decimals written")
     return Verdict(True, "symbolic", "equal at every test point (40 digits)")
-
-
-def _is_decimal(s: str) -> bool:
-    n = parse_number(s)
-    return n is not None and n.decimal
 
 
 def _truncates(exact: Any, approx: Any, places: int) -> bool:
