@@ -144,7 +144,7 @@ class SandboxPool:
 
     async def aacquire(self, timeout: float | None = None) -> Sandbox:
         """Async twin of :meth:`acquire`."""
-        return Sandbox(pool=self, preload=self.preload, kernel=await self._atake_kernel(timeout))
+        return Sandbox(pool=self, preload=self.preload, kernel=await self.atake_kernel(timeout))
 
     def _pop_ready(self) -> Kernel | None:
         while self._ready:
@@ -157,6 +157,7 @@ class SandboxPool:
         return None
 
     def take_kernel(self, timeout: float | None = None) -> Kernel:
+        """A ready kernel for a session (waits for a warm one up to `timeout`, default startup timeout)."""
         self.start()
         deadline = time.monotonic() + (timeout or self.limits.startup_timeout_s)
         with self._cond:
@@ -172,7 +173,8 @@ class SandboxPool:
                     raise PoolTimeoutError(f"no warm sandbox kernel within the acquire timeout{detail}")
                 self._cond.wait(min(left, 0.5))
 
-    async def _atake_kernel(self, timeout: float | None = None) -> Kernel:
+    async def atake_kernel(self, timeout: float | None = None) -> Kernel:
+        """Async twin of :meth:`take_kernel`."""
         self.start()
         with self._cond:
             kernel = self._pop_ready()
@@ -204,6 +206,7 @@ class SandboxPool:
             for kernel in to_close:
                 kernel.close()
             while missing > 0 and len(starting) < self.max_starting and not self._stop.is_set():
+                assert self._launcher is not None  # made by start() before the refill thread runs
                 try:
                     starting.append(Kernel.start(self._launcher, self.limits, self.preload))
                 except Exception as exc:  # noqa: BLE001 - reported to acquirers, retried with backoff

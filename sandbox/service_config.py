@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -130,13 +131,14 @@ def parse_tokens(text: str, source: str = "<tokens>") -> list[ClientToken]:
     return clients
 
 
-def load_tokens(token_file: Path | None = None, env: dict[str, str] | None = None) -> TokenTable:
+def load_tokens(token_file: Path | None = None, env: Mapping[str, str] | None = None) -> TokenTable:
     """Tokens from ``$MATHAGENT_SANDBOX_TOKEN`` (client ``default``) and `token_file`.
 
     Raises:
         ValueError: no token at all, a token shorter than 16 characters, or a malformed file.
     """
-    env = os.environ if env is None else env
+    if env is None:
+        env = os.environ
     clients: list[ClientToken] = []
     if value := env.get(TOKEN_ENV, "").strip():
         if len(value) < MIN_TOKEN_CHARS:

@@ -146,7 +146,7 @@ class SessionManager:
         if self._closing:
             raise ServiceFullError("the service is shutting down")
         own = limits is not None and limits != self.config.limits
-        if own:
+        if limits is not None and own:
             check_limits(limits, self.config.limits)
         cap = client.max_sessions or self.config.max_sessions_per_client
         if self._per_client.get(client.name, 0) >= cap:

@@ -31,8 +31,15 @@ Isolation = Literal["jail", "docker", "none"]
 class KernelSource(Protocol):
     """Where a session gets its kernels from and gives broken ones back (a :class:`~sandbox.pool.SandboxPool`)."""
 
+    isolation: Isolation
+    limits: Limits
+
     def take_kernel(self, timeout: float | None = None) -> Kernel:
         """A ready kernel (a warm one if there is one)."""
+        ...
+
+    async def atake_kernel(self, timeout: float | None = None) -> Kernel:
+        """Async twin of :meth:`take_kernel`."""
         ...
 
     def discard(self, kernel: Kernel) -> None:
@@ -212,7 +219,7 @@ class Sandbox:
                 self._discard(self._kernel)
                 self._kernel = None
             if self._pool is not None:
-                self._kernel = await self._pool._atake_kernel()
+                self._kernel = await self._pool.atake_kernel()
             else:
                 self._kernel = await asyncio.to_thread(self._new_kernel)
         kernel = self._kernel

@@ -99,7 +99,7 @@ def latest_checkpoint(trainer_dir: Path) -> str | None:
     return str(max(ckpts, key=lambda p: int(p.name.split("-")[-1])))
 
 
-def finished_result(out: Path, chash: str) -> TrainResult | None:
+def finished_result(out: str | Path, chash: str) -> TrainResult | None:
     """The result of a finished job in ``out`` with the same config, if any."""
     path = Path(out) / RESULT_FILE
     if not path.is_file():

@@ -104,7 +104,7 @@ def base_checkpoint(name: str) -> str:
     resolved = resolve_model(name)
     if resolved.kind == "gguf":
         return str(gguf_to_hf(resolved))
-    if resolved.kind == "hf":
+    if resolved.kind == "hf" and resolved.path is not None:
         if (resolved.path / "adapter_config.json").is_file():
             return str(_merge_adapter(resolved.path))
         return str(resolved.path)

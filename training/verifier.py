@@ -218,8 +218,9 @@ class ValueVerifier:
         """P(correct) of each trajectory by the value at its last token (None when it has no text)."""
         import torch
 
-        ids = [self._ids(t) for t in trajectories]
-        todo = [i for i, x in enumerate(ids) if x is not None]
+        maybe_ids = [self._ids(t) for t in trajectories]
+        todo = [i for i, x in enumerate(maybe_ids) if x is not None]
+        ids = [x or [] for x in maybe_ids]
         scores: list[float | None] = [None] * len(trajectories)
         pad = self.tokenizer.pad_token_id
         for start in range(0, len(todo), self.batch_size):

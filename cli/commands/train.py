@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -156,6 +157,7 @@ def data_cmd(
         critic: CriticOptions = CriticOptions()
         value: ValueOptions = ValueOptions()
 
+    records: Sequence[BaseModel]
     try:
         opts = load_config(Options, None, overrides or [])
         trajs = read_trajectories(data)

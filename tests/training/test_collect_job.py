@@ -241,3 +241,29 @@ def test_cli_builds_spec_and_options_and_ray_takes_an_optional_address(tmp_path,
     assert seen["spec"].samples == 3 and seen["spec"].agent.temperature == 0.7
     assert seen["spec"].backend_options == {"enforce_eager": True}
     assert seen["spec"].fields == {"question": "problem"}
+
+
+def test_sigterm_right_after_a_unit_is_written_still_counts_it(tmp_path, monkeypatch):
+    """`kill PID` (SIGTERM) landing between a unit's fsync and its count: the manifest counts what is on disk."""
+    import signal
+
+    from agent.interrupts import sigterm_as_interrupt
+    from training.collect.shards import ShardWriter
+
+    write_unit = ShardWriter.write_unit
+
+    def write_then_sigterm(self, trajectories):
+        write_unit(self, trajectories)
+        signal.raise_signal(signal.SIGTERM)  # delivered before the next statement of the caller
+
+    monkeypatch.setattr(ShardWriter, "write_unit", write_then_sigterm)
+    sp, op = spec(), options()
+    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job: asyncio leaves SIGINT alone
+    try:
+        with sigterm_as_interrupt(), pytest.raises(KeyboardInterrupt):
+            run_collection(sp, tmp_path, op, solver_factory=solver_factory(sp, op), problems=problems(3))
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+    manifest = load_manifest(tmp_path)
+    assert manifest.status == "interrupted"
+    assert manifest.counts["problems_done"] == len({k[0] for k in keys(tmp_path)}) == 1

@@ -30,6 +30,7 @@ from .manifest import (
     DatasetInfo,
     Manifest,
     RunRecord,
+    Status,
     check_resume,
     collection_lock,
     file_sha256,
@@ -151,6 +152,7 @@ def _run_locked(spec, out, options, on_progress, solver_factory, problems) -> Ma
     save_manifest(out, manifest)
     if on_progress:
         on_progress(tally.progress())
+    status: Status
     try:
         if todo:
             asyncio.run(_collect(spec, options, out, todo, manifest, run, tally, on_progress, solver_factory))

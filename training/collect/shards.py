@@ -29,6 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.files import fsync_dir
 from eval.trajectory import Trajectory
 
 from .faults import crash_due, crash_now, crash_point
@@ -143,7 +144,7 @@ def iter_units(path: Path, samples: int, tail: list[TornTail] | None = None) -> 
             group.records.append(rec)
             if len(group.records) == samples:
                 if not _complete(group, samples):
-                    idx = sorted(r.get("sample_index") for r in group.records)
+                    idx = sorted(int(r.get("sample_index", -1)) for r in group.records)
                     raise CollectError(
                         f"{path}:{group.line}: problem {group.problem_id!r} has sample indices {idx}, "
                         f"expected 0..{samples - 1}"
@@ -159,14 +160,6 @@ def list_shards(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.name.startswith("shard-") and p.suffix == ".jsonl")
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def repair_shards(folder: Path, samples: int) -> tuple[list[Unit], list[TornTail]]:
@@ -220,7 +213,7 @@ class ShardWriter:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.size = os.fstat(self._fd).st_size
         if new:
-            _fsync_dir(self.folder)
+            fsync_dir(self.folder)
 
     def write_unit(self, trajectories: Sequence[Trajectory]) -> None:
         """Append one problem's trajectories as one write, then fsync (durable when this returns)."""
@@ -243,6 +236,8 @@ class ShardWriter:
         crash_point("after_write")
 
     def _write_all(self, data: bytes) -> None:
+        if self._fd is None:
+            raise CollectError("the shard writer is closed")
         view = memoryview(data)
         while view:
             n = os.write(self._fd, view)

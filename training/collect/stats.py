@@ -42,7 +42,7 @@ def plot_score_histogram(trajs: Sequence[Trajectory], path: Path) -> bool:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    scored = [t for t in trajs if t.critique is not None and t.critique.score is not None]
+    scored = [(t, t.critique.score) for t in trajs if t.critique is not None and t.critique.score is not None]
     if not scored:
         return False
     xs = list(range(1, 11))
@@ -52,7 +52,7 @@ def plot_score_histogram(trajs: Sequence[Trajectory], path: Path) -> bool:
     ax = fig.add_subplot()
     bottom = [0] * 10
     for label, color, verdict in groups:
-        counts = Counter(t.critique.score for t in scored if t.correct is verdict)
+        counts = Counter(score for t, score in scored if t.correct is verdict)
         heights = [counts.get(x, 0) for x in xs]
         if any(heights):
             ax.bar(xs, heights, bottom=bottom, color=color, label=label)
@@ -124,10 +124,10 @@ def collection_stats(
     if graded:
         m = compute_metrics(samples_from_trajectories(trajs, problems), ks=ks, n_bootstrap=n_bootstrap)
         metrics = m.model_dump(mode="json")
-    scored = [t for t in trajs if t.critique is not None and t.critique.score is not None]
+    scored = [(t, t.critique.score) for t in trajs if t.critique is not None and t.critique.score is not None]
 
     def mean_score(verdict: bool | None) -> float | None:
-        s = [t.critique.score for t in scored if t.correct is verdict]
+        s = [score for t, score in scored if t.correct is verdict]
         return sum(s) / len(s) if s else None
 
     target = histogram if histogram is not None else (folder / HISTOGRAM if folder.is_dir() else None)

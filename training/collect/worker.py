@@ -174,13 +174,15 @@ class ProblemSolver:
         _, lock = self._primitives()
         refs = [problem.answer if self.spec.critic_reference else None] * len(trajs)
         last: Exception | None = None
+        critic = self.critic
+        assert critic is not None  # _critique runs only with a critic
         for attempt in range(self.options.model_retries + 1):
             try:
-                if hasattr(self.critic, "acritique_many"):  # batched with other problems' critiques
-                    crits = await self.critic.acritique_many(trajs, refs)
+                if hasattr(critic, "acritique_many"):  # batched with other problems' critiques
+                    crits = await critic.acritique_many(trajs, refs)
                 else:
                     async with lock:  # engines are not thread-safe: one critic call at a time
-                        crits = await asyncio.to_thread(self.critic.critique_many, trajs, references=refs)
+                        crits = await asyncio.to_thread(critic.critique_many, trajs, references=refs)
                 for t, c in zip(trajs, crits, strict=True):
                     t.critique = c
                 return

@@ -195,7 +195,7 @@ def trajectory_segments(traj: Trajectory, opts: RenderOptions) -> list[Segment]:
     prefill = spec.prefill if spec is not None else ""
     start = len(prefill) if prefill and text.startswith(prefill) else 0
     cuts: list[tuple[int, int, SegmentKind]] = [(0, start, "prefill")] if start else []
-    marks = [(a, b, "output") for a, b in _output_spans(traj, start)]
+    marks: list[tuple[int, int, SegmentKind]] = [(a, b, "output") for a, b in _output_spans(traj, start)]
     nudge = _nudge_span(traj, spec, marks[-1][1] if marks else start)
     if nudge is not None:
         marks.append((*nudge, "nudge"))

@@ -119,12 +119,12 @@ def build_dpo_pairs(
             else:
                 made.append(p)
         if pairs.score_pairs and len(made) < pairs.max_pairs_per_problem:
-            rest = [t for t in good[len(bad) :] if _score(t) is not None]
+            rest = [(t, s) for t in good[len(bad) :] if (s := _score(t)) is not None]
             lo, hi = len(rest) - 1, 0
             while hi < lo and len(made) < pairs.max_pairs_per_problem:
-                if _score(rest[hi]) - _score(rest[lo]) < pairs.min_score_gap:
+                if rest[hi][1] - rest[lo][1] < pairs.min_score_gap:
                     break
-                p = _pair(rest[hi], rest[lo], render, "score")
+                p = _pair(rest[hi][0], rest[lo][0], render, "score")
                 if p is not None:
                     made.append(p)
                 hi, lo = hi + 1, lo - 1
