@@ -125,7 +125,7 @@ _NONLATIN_RE = re.compile(
 _BARE_WORDS = set(
     """
     and or no none not solution solutions real undefined infinity inf yes true false even odd neither both
-    all pi sqrt frac dfrac tfrac cdot times text mbox mathrm left right cup cap in le ge leq geq lt gt ne neq
+    et und ou oder all pi sqrt frac dfrac tfrac cdot times text mbox mathrm left right cup cap in le ge leq geq lt gt ne neq
     infty circ degrees degree percent pct units unit sq square cubic cm mm km ft in inches inch feet miles
     mile meters meter dollars dollar cents hours hour minutes minute seconds days weeks years pm am begin
     end pmatrix bmatrix matrix cases array sin cos tan cot sec csc log ln exp arcsin arccos arctan pm mp
@@ -331,6 +331,8 @@ def _strip_copula(span: str) -> str:
         m = _COPULA_RE.search(masked, start, start + 80)
         if m is None or re.search(r"\d", span[start : m.start()]):
             break
+        if m.group(0) == "=" and span[start : m.start()].strip():
+            break  # "x = 2 and y = 7": the equations are the answer
         if start and m.group(0) == "=":
             break
         first = m.group(0)
@@ -347,7 +349,7 @@ def _first_number(text: str) -> str | None:
 
 def _answer_in_sentence(sentence: str) -> str | None:
     """The answer in a marker's sentence: its math span(s), a bold part, a short remainder or a number."""
-    s = sentence.strip().lstrip(":：").strip()
+    s = sentence.strip().lstrip(":：=,，").strip()
     if not s:
         return None
     spans = _math_spans(s)
@@ -365,7 +367,8 @@ def _answer_in_sentence(sentence: str) -> str | None:
             return _answer_in_sentence(inner)
         return _first_number(inner) if _NONLATIN_RE.search(inner) else _clean(inner)
     frac = re.search(r"\\[dt]?frac\{[^{}]+\}\{[^{}]+\}|\\sqrt\{[^{}]+\}", s)
-    if "=" in s:
+    assignments = len(re.findall(r"(?<![A-Za-z\\])[A-Za-z](?:_\w)?\s*=", s)) >= 2  # "x = 3 and y = 4": a list
+    if "=" in s and not assignments:
         lhs, rhs = s.rsplit("=", 1)
         if re.search(r"[\d+\-*/×÷]", lhs.strip("( ")) and not re.fullmatch(r"\s*[A-Za-z]\w*\s*", lhs):
             s = rhs.strip().rstrip(")").strip()
@@ -558,6 +561,8 @@ def looks_bare(text: str) -> bool:
     if not s:
         return False
     if _STRONG_MARKERS.search(s) or _MINERVA_RE.search(s) or "####" in s or _STOP_RE.search(s):
+        return False
+    if (m := _WEAK_MARKERS.search(s)) and m.start() == 0:  # "Thus, x = 3." is a sentence, not an answer
         return False
     if "<think>" in s or _THINK_END in s:
         return False

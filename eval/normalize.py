@@ -204,6 +204,7 @@ def _connectors(s: str) -> str:
     """Spelled-out connectors between list items: "and"/"or" become ``,`` (``\\lor`` between inequalities)."""
     s = re.sub(r"\\text\{\s*(and|or)\s*\}", r" \1 ", s)
     s = re.sub(r"\\(?:quad|qquad)", " ", s)
+    s = re.sub(r"\s(?:et|und)\s", " and ", re.sub(r"\s(?:ou|oder)\s", " or ", s))
     if not re.search(r"\b(?:and|or)\b", s):
         return s
     ineq = bool(re.search(r"<|>|\\[lg]e(?:q)?(?![a-z])|\\[lg]t(?![a-z])", s))
