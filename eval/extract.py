@@ -125,7 +125,8 @@ _NONLATIN_RE = re.compile(
 _BARE_WORDS = set(
     """
     and or no none not solution solutions real undefined infinity inf yes true false even odd neither both
-    et und ou oder all pi sqrt frac dfrac tfrac cdot times text mbox mathrm left right cup cap in le ge leq geq lt gt ne neq
+    et und ou oder all pi sqrt frac dfrac tfrac cdot times text mbox mathrm left right cup cap in le ge leq geq
+    lt gt ne neq
     infty circ degrees degree percent pct units unit sq square cubic cm mm km ft in inches inch feet miles
     mile meters meter dollars dollar cents hours hour minutes minute seconds days weeks years pm am begin
     end pmatrix bmatrix matrix cases array sin cos tan cot sec csc log ln exp arcsin arccos arctan pm mp
