@@ -33,7 +33,14 @@ from .normalize import (
     split_unit,
 )
 from .policy import GradePolicy
-from .structures import Structure, parse_intervals, parse_structure, split_top_level, strip_assignment
+from .structures import (
+    Structure,
+    parse_intervals,
+    parse_structure,
+    split_equals,
+    split_top_level,
+    strip_assignment,
+)
 
 __all__ = ["Verdict", "SymbolicFn", "compare_answers", "UNDECIDED"]
 
@@ -124,7 +131,7 @@ def _split_approx(s: str) -> str:
     if "\\approx" not in s and "≈" not in s:
         return s
     left, _, right = re.split(r"(\\approx|≈)", s, maxsplit=1)
-    left_core = re.split(r"(?<![<>!\\])=", left)[-1].strip().strip("$").strip()
+    left_core = split_equals(left)[-1].strip().strip("$").strip()
     if not left_core or re.fullmatch(r"[A-Za-z](?:_\{?\w+\}?)?", left_core):
         return right
     return left
@@ -253,7 +260,7 @@ class _Engine:
             return None
         if pol.equations == "value" and peq is not None and geq is None:
             if parse_structure(p) is None:  # 35+70=105 against 105: the value the prediction ends with
-                v = self.cmp(re.split(r"(?<![<>!\\])=", p)[-1], g, depth + 1)
+                v = self.cmp(split_equals(p)[-1], g, depth + 1)
                 return Verdict(v.result, v.method, f"{v.reason} (the prediction's last right-hand side)")
         if geq is not None and peq is None and gl is None and parse_structure(g) is None:
             return Verdict(False, "structure", "a value against an equation that is not an assignment")

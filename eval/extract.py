@@ -343,6 +343,23 @@ def _strip_copula(span: str) -> str:
     return span[start:]
 
 
+def _split_equals(s: str) -> list[str]:
+    """``s`` split at its ``=`` signs outside braces and brackets (not ``<=``, ``>=``, ``!=``)."""
+    parts: list[str] = []
+    depth = 0
+    cur = 0
+    for i, ch in enumerate(s):
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth = max(0, depth - 1)
+        elif ch == "=" and depth == 0 and not (i and s[i - 1] in "<>!\\"):
+            parts.append(s[cur:i])
+            cur = i + 1
+    parts.append(s[cur:])
+    return parts
+
+
 def _first_number(text: str) -> str | None:
     m = _NUMBER_RE.search(text)
     return re.sub(r"\s+", "", m.group(0)).replace("−", "-") if m else None
@@ -369,8 +386,9 @@ def _answer_in_sentence(sentence: str) -> str | None:
         return _first_number(inner) if _NONLATIN_RE.search(inner) else _clean(inner)
     frac = re.search(r"\\[dt]?frac\{[^{}]+\}\{[^{}]+\}|\\sqrt\{[^{}]+\}", s)
     assignments = len(re.findall(r"(?<![A-Za-z\\])[A-Za-z](?:_\w)?\s*=", s)) >= 2  # "x = 3 and y = 4": a list
-    if "=" in s and not assignments:
-        lhs, rhs = s.rsplit("=", 1)
+    if "=" in s and not assignments and len(_split_equals(s)) > 1:
+        *head, rhs = _split_equals(s)
+        lhs = "=".join(head)
         if re.search(r"[\d+\-*/×÷]", lhs.strip("( ")) and not re.fullmatch(r"\s*[A-Za-z]\w*\s*", lhs):
             s = rhs.strip().rstrip(")").strip()
     words = _PROSE_WORD_RE.findall(s)
@@ -438,7 +456,7 @@ def _last_math(text: str) -> str | None:
         if len(words) >= 2 or any(len(w) >= 4 for w in words):
             return _last_number(body)  # prose written inside dollars ("$? just about 1$")
         got = _join_spans(text, spans, k)
-        parts = re.split(r"(?<![<>!\\])=", got)
+        parts = _split_equals(got)
         if len(parts) > 2 and "," not in got:
             got = parts[-1]
         return _clean(got)
