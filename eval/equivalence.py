@@ -31,6 +31,7 @@ from .normalize import (
     parse_number,
     parse_time,
     split_unit,
+    units_conflict,
 )
 from .policy import GradePolicy
 from .structures import (
@@ -145,8 +146,13 @@ def _top_eq(s: str) -> tuple[str, str] | None:
     return parts[0], parts[1]
 
 
+_SET_BUILDER_RE = re.compile(r"\\\{([A-Za-z])(?:\||\\mid|:)(.+)\\\}")
+
+
 def _intervals_of(s: str) -> tuple[str, ...] | None:
-    """An interval, a union of intervals or an inequality as a tuple of interval strings."""
+    """An interval, a union of intervals, an inequality or a set ``\\{x | -2 \\le x < 1\\}`` as interval strings."""
+    if m := _SET_BUILDER_RE.fullmatch(s):
+        s = m.group(2)
     iv = parse_intervals(s)
     if iv is not None:
         return iv
@@ -170,12 +176,14 @@ class _Engine:
         pol = self.pol
         p, g = _split_approx(p), _split_approx(g)
         raw_p, raw_g = p, g
+        pv, pu = split_unit(p)
+        gv, gu = split_unit(g)
         if pol.units == "strict":
-            pv, pu = split_unit(p)
-            gv, gu = split_unit(g)
             if pu != gu:
                 return Verdict(False, "string", f"units differ ({pu or 'none'} vs {gu or 'none'}; policy 'strict')")
             p, g = pv, gv
+        elif units_conflict(pu, gu):  # stripped when one side has them, compared when both do
+            return Verdict(False, "string", f"different units ({pu} vs {gu})")
         np_, ng = normalize_answer(p), normalize_answer(g)
         if not np_:
             return Verdict(False, "empty", "the prediction is empty")

@@ -112,6 +112,7 @@ _BOX_GAP_RE = re.compile(
     r"^(?:\s|\$|,|;|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or|,)?\s*\}|\\\]|\\\[|\\\)|\\\(|&|\\\\"
     r"|(?i:\band\b|\bor\b|\bet\b|\bou\b|\by\b|\bo\b|\bund\b|\boder\b)|和|或|及|、)*$"
 )
+_FORMULA_RE = re.compile(r"\\[A-Za-z]|[=+^_<>]")  # a span holding a formula, whose letters are not prose
 _BOLD_RE = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 _NUMBER_RE = re.compile(
     r"(?<![A-Za-z0-9_.])[-−]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:\s*/\s*\d+)?|\.\d+)(?:\s*%)?(?![\d])"
@@ -453,7 +454,7 @@ def _last_math(text: str) -> str | None:
             continue  # a lone variable ("where $x$ is the number") is not an answer
         plain = re.sub(r"\\(?:begin|end|text|mbox|mathrm|operatorname)\{[^{}]*\}", " ", body)
         words = [w for w in _PROSE_WORD_RE.findall(plain) if w.lower() not in _BARE_WORDS]
-        if len(words) >= 2 or any(len(w) >= 4 for w in words):
+        if not _FORMULA_RE.search(body) and (len(words) >= 2 or any(len(w) >= 4 for w in words)):
             return _last_number(body)  # prose written inside dollars ("$? just about 1$")
         got = _join_spans(text, spans, k)
         parts = _split_equals(got)
@@ -590,6 +591,7 @@ def looks_bare(text: str) -> bool:
     if _LABEL_RE.search(re.sub(r"\\[A-Za-z]+|\\text\{[^{}]*\}", "", s)):
         return False
     outside_text = re.sub(r"\\(?:text|textbf|mbox|mathrm|textnormal|operatorname)\{[^{}]*\}", " ", s)
+    outside_text = _MATH_SPAN_RE.sub(lambda m: " " if _FORMULA_RE.search(m.group(0)) else m.group(0), outside_text)
     if re.search(r"[a-z]\.\s+[A-Za-z]", outside_text) or re.search(r"[a-z]\s*\n", outside_text):
         return False
     words = [w for w in _PROSE_WORD_RE.findall(outside_text) if w.lower() not in _BARE_WORDS]
