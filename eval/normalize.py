@@ -182,7 +182,7 @@ def split_unit(s: str) -> tuple[str, str]:
 
     Example:
         >>> split_unit(r"5\\text{ cm}^2"), split_unit("12 square feet"), split_unit("7")
-        (('5', 'cm^2'), ('12', 'sq ft'), ('7', ''))
+        (('5', 'cm^2'), ('12', 'ft^2'), ('7', ''))
     """
     t = s.replace("$", " ").strip()
     t = re.sub(r"\\(?:text|mbox|mathrm|textrm|textnormal)\{([^{}]*)\}", r" \1 ", t)
