@@ -112,6 +112,11 @@ _BOX_GAP_RE = re.compile(
     r"^(?:\s|\$|,|;|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or|,)?\s*\}|\\\]|\\\[|\\\)|\\\(|&|\\\\"
     r"|(?i:\band\b|\bor\b|\bet\b|\bou\b|\by\b|\bo\b|\bund\b|\boder\b)|和|或|及|、)*$"
 )
+# a clause giving a reason ends the answer: "the answer is 6, since 2 + 3 = 5" answers 6
+_REASON_RE = re.compile(
+    r",?\s+(?i:because|since|as\s+(?:shown|computed)|which\s+(?:is|gives|means)|car|parce\s+que|porque|weil|da)\b"
+    r"|，?因为"
+)
 _FORMULA_RE = re.compile(r"\\[A-Za-z]|[=+^_<>]")  # a span holding a formula, whose letters are not prose
 _BOLD_RE = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 _NUMBER_RE = re.compile(
@@ -369,7 +374,10 @@ def _first_number(text: str) -> str | None:
 def _answer_in_sentence(sentence: str) -> str | None:
     """The answer in a marker's sentence: its math span(s), a bold part, a short remainder or a number."""
     s = sentence.strip().lstrip(":：=,，").strip()
-    if not s:
+    reason = _REASON_RE.search(_mask_math(s))  # searched outside math spans
+    if reason:
+        s = s[: reason.start()]
+    if not s.strip():
         return None
     spans = _math_spans(s)
     if spans:
