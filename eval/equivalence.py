@@ -123,6 +123,15 @@ def _cmp_base(p: str, g: str, pb: tuple[str, int] | None, gb: tuple[str, int] | 
     return None
 
 
+def _ratio(s: str) -> tuple[Fraction, ...] | None:
+    """``3:4`` (or ``1:2:3``) as its terms divided by the first; None if not a ratio of positive numbers."""
+    parts = s.split(":")
+    if len(parts) < 2 or not all(re.fullmatch(r"\d+(?:\.\d+)?", x) for x in parts) or float(parts[0]) == 0:
+        return None
+    first = Fraction(parts[0])
+    return tuple(Fraction(x) / first for x in parts)
+
+
 def _text_key(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", s.lower())
 
@@ -205,6 +214,9 @@ class _Engine:
         tp, tg = parse_time(_light(raw_p).replace(" ", "")), parse_time(_light(raw_g).replace(" ", ""))
         if tp is not None and tg is not None:
             return Verdict(tp == tg, "numeric", "same time of day" if tp == tg else "different times")
+        rp, rg = _ratio(np_), _ratio(ng)
+        if rp is not None and rg is not None:
+            return Verdict(rp == rg, "numeric", "same ratio" if rp == rg else "different ratios")
         pb, gb = parse_base(np_), parse_base(ng)
         if gb is not None or pb is not None:
             v = _cmp_base(np_, ng, pb, gb)
