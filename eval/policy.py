@@ -77,7 +77,8 @@ class GradePolicy(BaseModel):
     )
     units: Literal["strip", "strict"] = Field(
         "strip",
-        description="'strip': trailing unit words are dropped (`5 cm` = `5`); 'strict': units must match "
+        description="'strip': a unit on one side is dropped (`5 cm` = `5`), units on both sides must be the "
+        "same measure (`5 m` != `5 cm`); 'strict': units must match "
         "(`5 cm` != `5`, `5 cm` = `5 centimeters`). A short unit glued to a number (`5m`) is never "
         "stripped: it may be a product with a variable.",
     )
