@@ -61,10 +61,11 @@ def _ours() -> Callable[[str, str, dict[str, Any]], bool]:
     from eval.grade_pool import get_pool, shutdown_pool
     from eval.normalize import normalize_answer
 
+    shutdown_pool()
+    get_pool().warmup()  # worker start-up (imports, parser tables) is not a comparison
+    compare("1", "2")  # nor the first call's one-time work in this process
     _compare_cached.cache_clear()
     normalize_answer.cache_clear()
-    shutdown_pool()
-    get_pool().warmup()  # worker start-up is not a comparison
     return lambda p, g, opts: compare(p, g, **opts).equal
 
 
@@ -80,6 +81,7 @@ def _clear_math_verify_caches() -> None:
 def _math_verify_alone() -> Callable[[str, str, dict[str, Any]], bool]:
     from math_verify import parse, verify
 
+    verify(parse("$1$", parsing_timeout=None), parse("$2$", parsing_timeout=None), timeout_seconds=None)  # type: ignore[arg-type]
     _clear_math_verify_caches()
 
     def run(p: str, g: str, opts: dict[str, Any]) -> bool:
@@ -93,6 +95,7 @@ def _math_verify_alone() -> Callable[[str, str, dict[str, Any]], bool]:
 def _math_verify_default() -> Callable[[str, str, dict[str, Any]], bool]:
     from math_verify import parse, verify
 
+    verify(parse("1"), parse("2"))
     _clear_math_verify_caches()
 
     def run(p: str, g: str, opts: dict[str, Any]) -> bool:

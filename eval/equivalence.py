@@ -31,9 +31,17 @@ from .normalize import (
     parse_number,
     parse_time,
     split_unit,
+    units_conflict,
 )
 from .policy import GradePolicy
-from .structures import Structure, parse_intervals, parse_structure, split_top_level, strip_assignment
+from .structures import (
+    Structure,
+    parse_intervals,
+    parse_structure,
+    split_equals,
+    split_top_level,
+    strip_assignment,
+)
 
 __all__ = ["Verdict", "SymbolicFn", "compare_answers", "UNDECIDED"]
 
@@ -62,8 +70,8 @@ def _light(s: str) -> str:
     return s.strip().rstrip(".").strip()
 
 
-def _rounds_to(exact: Fraction, approx: Fraction, places: int) -> bool:
-    """Whether ``exact`` rounded (half up) or truncated to ``places`` decimals gives ``approx``."""
+def _rounds_to(exact: Fraction, approx: Fraction, places: int, truncation: bool) -> bool:
+    """Whether ``exact`` rounded (half up), or with ``truncation`` cut, to ``places`` decimals gives ``approx``."""
     scale = Fraction(10) ** places
     q, d = exact * scale, approx * scale
     if d.denominator != 1:
@@ -72,7 +80,7 @@ def _rounds_to(exact: Fraction, approx: Fraction, places: int) -> bool:
     q = abs(q)
     rounded = sign * math.floor(q + Fraction(1, 2))
     truncated = sign * math.floor(q)
-    return int(d) in (rounded, truncated)
+    return int(d) == rounded or (truncation and int(d) == truncated)
 
 
 def _num_verdict(pn: Number, gn: Number, pol: GradePolicy) -> Verdict:
@@ -88,7 +96,8 @@ def _num_verdict(pn: Number, gn: Number, pol: GradePolicy) -> Verdict:
                 continue  # tolerance only between a decimal and an exact value
             approx, exact, av = (pn, b, a) if pn.decimal else (gn, a, b)
             if pol.approximation == "precision":
-                if approx.digits >= pol.approx_min_digits and _rounds_to(exact, av, approx.places):
+                truncation = approx.digits > pol.approx_min_digits  # a cut value needs one digit more
+                if approx.digits >= pol.approx_min_digits and _rounds_to(exact, av, approx.places, truncation):
                     return Verdict(True, "numeric", f"equal to the {approx.places} decimals written")
             elif abs(a - b) <= Fraction(pol.rel_tol) * max(abs(a), abs(b)):
                 return Verdict(True, "numeric", f"equal within rel_tol {pol.rel_tol:g}")
@@ -114,6 +123,15 @@ def _cmp_base(p: str, g: str, pb: tuple[str, int] | None, gb: tuple[str, int] | 
     return None
 
 
+def _ratio(s: str) -> tuple[Fraction, ...] | None:
+    """``3:4`` (or ``1:2:3``) as its terms divided by the first; None if not a ratio of positive numbers."""
+    parts = s.split(":")
+    if len(parts) < 2 or not all(re.fullmatch(r"\d+(?:\.\d+)?", x) for x in parts) or float(parts[0]) == 0:
+        return None
+    first = Fraction(parts[0])
+    return tuple(Fraction(x) / first for x in parts)
+
+
 def _text_key(s: str) -> str:
     return re.sub(r"[^a-z0-9]", "", s.lower())
 
@@ -123,7 +141,7 @@ def _split_approx(s: str) -> str:
     if "\\approx" not in s and "≈" not in s:
         return s
     left, _, right = re.split(r"(\\approx|≈)", s, maxsplit=1)
-    left_core = re.split(r"(?<![<>!\\])=", left)[-1].strip().strip("$").strip()
+    left_core = split_equals(left)[-1].strip().strip("$").strip()
     if not left_core or re.fullmatch(r"[A-Za-z](?:_\{?\w+\}?)?", left_core):
         return right
     return left
@@ -137,8 +155,13 @@ def _top_eq(s: str) -> tuple[str, str] | None:
     return parts[0], parts[1]
 
 
+_SET_BUILDER_RE = re.compile(r"\\\{([A-Za-z])(?:\||\\mid|:)(.+)\\\}")
+
+
 def _intervals_of(s: str) -> tuple[str, ...] | None:
-    """An interval, a union of intervals or an inequality as a tuple of interval strings."""
+    """An interval, a union of intervals, an inequality or a set ``\\{x | -2 \\le x < 1\\}`` as interval strings."""
+    if m := _SET_BUILDER_RE.fullmatch(s):
+        s = m.group(2)
     iv = parse_intervals(s)
     if iv is not None:
         return iv
@@ -162,12 +185,14 @@ class _Engine:
         pol = self.pol
         p, g = _split_approx(p), _split_approx(g)
         raw_p, raw_g = p, g
+        pv, pu = split_unit(p)
+        gv, gu = split_unit(g)
         if pol.units == "strict":
-            pv, pu = split_unit(p)
-            gv, gu = split_unit(g)
             if pu != gu:
                 return Verdict(False, "string", f"units differ ({pu or 'none'} vs {gu or 'none'}; policy 'strict')")
             p, g = pv, gv
+        elif units_conflict(pu, gu):  # stripped when one side has them, compared when both do
+            return Verdict(False, "string", f"different units ({pu} vs {gu})")
         np_, ng = normalize_answer(p), normalize_answer(g)
         if not np_:
             return Verdict(False, "empty", "the prediction is empty")
@@ -189,6 +214,9 @@ class _Engine:
         tp, tg = parse_time(_light(raw_p).replace(" ", "")), parse_time(_light(raw_g).replace(" ", ""))
         if tp is not None and tg is not None:
             return Verdict(tp == tg, "numeric", "same time of day" if tp == tg else "different times")
+        rp, rg = _ratio(np_), _ratio(ng)
+        if rp is not None and rg is not None:
+            return Verdict(rp == rg, "numeric", "same ratio" if rp == rg else "different ratios")
         pb, gb = parse_base(np_), parse_base(ng)
         if gb is not None or pb is not None:
             v = _cmp_base(np_, ng, pb, gb)
@@ -252,7 +280,7 @@ class _Engine:
             return None
         if pol.equations == "value" and peq is not None and geq is None:
             if parse_structure(p) is None:  # 35+70=105 against 105: the value the prediction ends with
-                v = self.cmp(re.split(r"(?<![<>!\\])=", p)[-1], g, depth + 1)
+                v = self.cmp(split_equals(p)[-1], g, depth + 1)
                 return Verdict(v.result, v.method, f"{v.reason} (the prediction's last right-hand side)")
         if geq is not None and peq is None and gl is None and parse_structure(g) is None:
             return Verdict(False, "structure", "a value against an equation that is not an assignment")

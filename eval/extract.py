@@ -112,6 +112,12 @@ _BOX_GAP_RE = re.compile(
     r"^(?:\s|\$|,|;|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or|,)?\s*\}|\\\]|\\\[|\\\)|\\\(|&|\\\\"
     r"|(?i:\band\b|\bor\b|\bet\b|\bou\b|\by\b|\bo\b|\bund\b|\boder\b)|和|或|及|、)*$"
 )
+# a clause giving a reason ends the answer: "the answer is 6, since 2 + 3 = 5" answers 6
+_REASON_RE = re.compile(
+    r",?\s+(?i:because|since|as\s+(?:shown|computed)|which\s+(?:is|gives|means)|car|parce\s+que|porque|weil|da)\b"
+    r"|，?因为"
+)
+_FORMULA_RE = re.compile(r"\\[A-Za-z]|[=+^_<>]")  # a span holding a formula, whose letters are not prose
 _BOLD_RE = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 _NUMBER_RE = re.compile(
     r"(?<![A-Za-z0-9_.])[-−]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:\s*/\s*\d+)?|\.\d+)(?:\s*%)?(?![\d])"
@@ -125,7 +131,8 @@ _NONLATIN_RE = re.compile(
 _BARE_WORDS = set(
     """
     and or no none not solution solutions real undefined infinity inf yes true false even odd neither both
-    all pi sqrt frac dfrac tfrac cdot times text mbox mathrm left right cup cap in le ge leq geq lt gt ne neq
+    et und ou oder all pi sqrt frac dfrac tfrac cdot times text mbox mathrm left right cup cap in le ge leq geq
+    lt gt ne neq
     infty circ degrees degree percent pct units unit sq square cubic cm mm km ft in inches inch feet miles
     mile meters meter dollars dollar cents hours hour minutes minute seconds days weeks years pm am begin
     end pmatrix bmatrix matrix cases array sin cos tan cot sec csc log ln exp arcsin arccos arctan pm mp
@@ -331,6 +338,8 @@ def _strip_copula(span: str) -> str:
         m = _COPULA_RE.search(masked, start, start + 80)
         if m is None or re.search(r"\d", span[start : m.start()]):
             break
+        if m.group(0) == "=" and span[start : m.start()].strip():
+            break  # "x = 2 and y = 7": the equations are the answer
         if start and m.group(0) == "=":
             break
         first = m.group(0)
@@ -340,6 +349,23 @@ def _strip_copula(span: str) -> str:
     return span[start:]
 
 
+def _split_equals(s: str) -> list[str]:
+    """``s`` split at its ``=`` signs outside braces and brackets (not ``<=``, ``>=``, ``!=``)."""
+    parts: list[str] = []
+    depth = 0
+    cur = 0
+    for i, ch in enumerate(s):
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth = max(0, depth - 1)
+        elif ch == "=" and depth == 0 and not (i and s[i - 1] in "<>!\\"):
+            parts.append(s[cur:i])
+            cur = i + 1
+    parts.append(s[cur:])
+    return parts
+
+
 def _first_number(text: str) -> str | None:
     m = _NUMBER_RE.search(text)
     return re.sub(r"\s+", "", m.group(0)).replace("−", "-") if m else None
@@ -347,8 +373,11 @@ def _first_number(text: str) -> str | None:
 
 def _answer_in_sentence(sentence: str) -> str | None:
     """The answer in a marker's sentence: its math span(s), a bold part, a short remainder or a number."""
-    s = sentence.strip().lstrip(":：").strip()
-    if not s:
+    s = sentence.strip().lstrip(":：=,，").strip()
+    reason = _REASON_RE.search(_mask_math(s))  # searched outside math spans
+    if reason:
+        s = s[: reason.start()]
+    if not s.strip():
         return None
     spans = _math_spans(s)
     if spans:
@@ -360,12 +389,15 @@ def _answer_in_sentence(sentence: str) -> str | None:
             return joined
     bold = _BOLD_RE.search(s)
     if bold and re.search(r"\w", bold.group(1)):
-        if _NONLATIN_RE.search(bold.group(1)):
-            return _first_number(bold.group(1))
-        return _clean(bold.group(1))
+        inner = bold.group(1)
+        if inner.strip() != s.strip("*. ").strip():
+            return _answer_in_sentence(inner)
+        return _first_number(inner) if _NONLATIN_RE.search(inner) else _clean(inner)
     frac = re.search(r"\\[dt]?frac\{[^{}]+\}\{[^{}]+\}|\\sqrt\{[^{}]+\}", s)
-    if "=" in s:
-        lhs, rhs = s.rsplit("=", 1)
+    assignments = len(re.findall(r"(?<![A-Za-z\\])[A-Za-z](?:_\w)?\s*=", s)) >= 2  # "x = 3 and y = 4": a list
+    if "=" in s and not assignments and len(_split_equals(s)) > 1:
+        *head, rhs = _split_equals(s)
+        lhs = "=".join(head)
         if re.search(r"[\d+\-*/×÷]", lhs.strip("( ")) and not re.fullmatch(r"\s*[A-Za-z]\w*\s*", lhs):
             s = rhs.strip().rstrip(")").strip()
     words = _PROSE_WORD_RE.findall(s)
@@ -418,11 +450,7 @@ def _bold_near_end(text: str) -> str | None:
         if m.end() < tail_start:
             break
         if re.search(r"\d", m.group(1)):
-            return (
-                _first_number(m.group(1))
-                if _NONLATIN_RE.search(m.group(1)) or len(m.group(1)) > 30
-                else _clean(m.group(1))
-            )
+            return _answer_in_sentence(m.group(1))
     return None
 
 
@@ -434,10 +462,10 @@ def _last_math(text: str) -> str | None:
             continue  # a lone variable ("where $x$ is the number") is not an answer
         plain = re.sub(r"\\(?:begin|end|text|mbox|mathrm|operatorname)\{[^{}]*\}", " ", body)
         words = [w for w in _PROSE_WORD_RE.findall(plain) if w.lower() not in _BARE_WORDS]
-        if len(words) >= 2 or any(len(w) >= 4 for w in words):
+        if not _FORMULA_RE.search(body) and (len(words) >= 2 or any(len(w) >= 4 for w in words)):
             return _last_number(body)  # prose written inside dollars ("$? just about 1$")
         got = _join_spans(text, spans, k)
-        parts = re.split(r"(?<![<>!\\])=", got)
+        parts = _split_equals(got)
         if len(parts) > 2 and "," not in got:
             got = parts[-1]
         return _clean(got)
@@ -562,6 +590,8 @@ def looks_bare(text: str) -> bool:
         return False
     if _STRONG_MARKERS.search(s) or _MINERVA_RE.search(s) or "####" in s or _STOP_RE.search(s):
         return False
+    if (m := _WEAK_MARKERS.search(s)) and m.start() == 0:  # "Thus, x = 3." is a sentence, not an answer
+        return False
     if "<think>" in s or _THINK_END in s:
         return False
     if _NONLATIN_RE.search(s):
@@ -569,6 +599,7 @@ def looks_bare(text: str) -> bool:
     if _LABEL_RE.search(re.sub(r"\\[A-Za-z]+|\\text\{[^{}]*\}", "", s)):
         return False
     outside_text = re.sub(r"\\(?:text|textbf|mbox|mathrm|textnormal|operatorname)\{[^{}]*\}", " ", s)
+    outside_text = _MATH_SPAN_RE.sub(lambda m: " " if _FORMULA_RE.search(m.group(0)) else m.group(0), outside_text)
     if re.search(r"[a-z]\.\s+[A-Za-z]", outside_text) or re.search(r"[a-z]\s*\n", outside_text):
         return False
     words = [w for w in _PROSE_WORD_RE.findall(outside_text) if w.lower() not in _BARE_WORDS]
@@ -584,8 +615,8 @@ def read_answer(
 
     Args:
         text: A bare answer, a LaTeX string or a whole response.
-        extraction: ``auto`` (bare answers as written, responses extracted), ``boxed`` (responses count only
-            through their boxes) or ``bare`` (the text is the answer).
+        extraction: ``auto`` (bare answers as written, responses extracted), ``boxed`` (bare answers as
+            written, responses only through their boxes) or ``bare`` (the text is the answer).
         fallbacks: As in :func:`extract_answer`.
         truncated: As in :func:`extract_answer`.
 
@@ -600,10 +631,10 @@ def read_answer(
     if extraction == "bare":
         return Extraction(text.strip(), "bare")
     boxes, unclosed = _boxes(text)
-    if extraction == "boxed":
-        return _extract(text, phrases=False, fallbacks=False, truncated=truncated)
     if not truncated and not boxes and not unclosed and looks_bare(text):
         return Extraction(text.strip(), "bare")
+    if extraction == "boxed":
+        return _extract(text, phrases=False, fallbacks=False, truncated=truncated)
     return _extract(text, phrases=True, fallbacks=fallbacks, truncated=truncated)
 
 

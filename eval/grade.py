@@ -201,6 +201,11 @@ def _no_answer(pol: GradePolicy, px: Extraction, gx: Extraction, truncated: bool
 def _compare_uncached(pred: str, gold: str, pol: GradePolicy, truncated: bool) -> Comparison:
     """One comparison; timeouts and worker errors raise (so that the cache below never keeps them)."""
     version = grader_version()
+    if pred.strip() == gold.strip() and not truncated:
+        return Comparison(
+            True, "identical text", "string", version, status="equal", pred_answer=pred.strip(),
+            gold_answer=gold.strip(), policy=pol.name,
+        )  # fmt: skip
     gx = read_answer(gold, extraction="bare" if pol.extraction == "bare" else "auto", fallbacks=False)
     response = gx.method != "bare"
     if pol.choices != "off" and pol.extraction != "bare" and response and _bare_letter(pred, pol):

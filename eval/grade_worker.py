@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from .symbolic import slow_compare
+from .symbolic import slow_compare, warm_up
 
 __all__ = ["serve"]
 
@@ -29,8 +29,7 @@ def serve(memory_mb: str) -> None:  # pragma: no cover - runs in the child
     os.dup2(2, 1)  # anything printed by libraries goes to stderr, not into the protocol
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("math_verify").setLevel(logging.ERROR)
-    slow_compare("1", "1", {})  # import math-verify and sympy before saying ready
-    slow_compare("\\sum_{k=1}^{2}k", "3", {})  # and the modules of the numeric path (lambdify, mpmath)
+    warm_up()  # import math-verify, sympy and the parser's tables before saying ready
     out.write(b'{"ready": true}\n')
     for line in sys.stdin.buffer:
         try:

@@ -29,6 +29,7 @@ __all__ = [
     "parse_time",
     "is_text_answer",
     "split_unit",
+    "units_conflict",
     "decimal_comma_number",
 ]
 
@@ -109,6 +110,11 @@ _UNIT_CANON = {
     "units": "unit",
     "square": "sq",
 }
+# measures (canonical spellings) whose mismatch makes two answers different even when units are stripped
+_MEASURES = set(
+    "cm m km mm in ft mi yd g kg lb lbs oz ton tons l ml gallon gallons s min h day week month months year "
+    "mph kph kmh dollar cent euro yuan degree".split()
+)
 _MATH_WORDS = {"pi", "sin", "cos", "tan", "log", "ln", "sqrt", "exp", "i", "e", "x", "y", "z", "n", "k", "a", "b", "c"}
 _NUM_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _THOUSANDS_RE = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
@@ -176,9 +182,9 @@ def split_unit(s: str) -> tuple[str, str]:
 
     Example:
         >>> split_unit(r"5\\text{ cm}^2"), split_unit("12 square feet"), split_unit("7")
-        (('5', 'cm^2'), ('12', 'sq ft'), ('7', ''))
+        (('5', 'cm^2'), ('12', 'ft^2'), ('7', ''))
     """
-    t = s.strip().strip("$").strip()
+    t = s.replace("$", " ").strip()
     t = re.sub(r"\\(?:text|mbox|mathrm|textrm|textnormal)\{([^{}]*)\}", r" \1 ", t)
     t = t.replace("\\,", " ").replace("\\ ", " ").replace("~", " ")
     t = re.sub(r"\s+", " ", t).strip().rstrip(".")
@@ -188,10 +194,30 @@ def split_unit(s: str) -> tuple[str, str]:
     value, unit = got
     power = re.search(r"\^\{?([23])\}?|([²³])", unit)
     words = [_UNIT_CANON.get(w.lower(), w.lower()) for w in re.findall(r"[A-Za-z]+", unit)]
-    canon = " ".join(words)
-    if power:
-        canon += "^" + (power.group(1) or ("2" if power.group(2) == "²" else "3"))
+    exponent = power.group(1) or ("2" if power.group(2) == "²" else "3") if power else ""
+    if words and words[0] in ("sq", "cubic") and len(words) > 1:  # square feet = ft^2, cubic cm = cm^3
+        exponent = "2" if words[0] == "sq" else "3"
+        words = words[1:]
+    canon = " ".join(words) + (f"^{exponent}" if exponent else "")
     return value, canon
+
+
+def units_conflict(a: str, b: str) -> bool:
+    """Whether two canonical units (from :func:`split_unit`) are different measures (``cm^3`` vs ``cm^2``, ``m``
+    vs ``cm``); counting words (``apples``, ``people``) never conflict.
+
+    Example:
+        >>> units_conflict("cm^3", "cm^2"), units_conflict("cm", "cm"), units_conflict("apples", "people")
+        (True, False, False)
+    """
+    ua, ub = _measure(a), _measure(b)
+    return bool(ua and ub and ua != ub)
+
+
+def _measure(unit: str) -> str:
+    base, _, power = unit.partition("^")
+    words = [w for w in base.split() if w in _MEASURES]
+    return " ".join(words) + (f"^{power}" if power and words else "")
 
 
 def _strip_units(s: str) -> str:
@@ -204,6 +230,7 @@ def _connectors(s: str) -> str:
     """Spelled-out connectors between list items: "and"/"or" become ``,`` (``\\lor`` between inequalities)."""
     s = re.sub(r"\\text\{\s*(and|or)\s*\}", r" \1 ", s)
     s = re.sub(r"\\(?:quad|qquad)", " ", s)
+    s = re.sub(r"\s(?:et|und)\s", " and ", re.sub(r"\s(?:ou|oder)\s", " or ", s))
     if not re.search(r"\b(?:and|or)\b", s):
         return s
     ineq = bool(re.search(r"<|>|\\[lg]e(?:q)?(?![a-z])|\\[lg]t(?![a-z])", s))

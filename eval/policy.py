@@ -62,7 +62,8 @@ class GradePolicy(BaseModel):
         description="How each side is read. 'auto': a bare answer is used as is and a whole response "
         "(a solution, a chat reply) has its final answer extracted (boxes, answer phrases, the Minerva "
         "form, the last math span, the last number); 'boxed': a response counts only through its boxes "
-        "(strict answer format); 'bare': both sides are taken as written, nothing is extracted.",
+        "(strict answer format; bare answers still count as written); 'bare': both sides are taken as "
+        "written, nothing is extracted.",
     )
     fallbacks: bool = Field(
         True,
@@ -76,7 +77,8 @@ class GradePolicy(BaseModel):
     )
     units: Literal["strip", "strict"] = Field(
         "strip",
-        description="'strip': trailing unit words are dropped (`5 cm` = `5`); 'strict': units must match "
+        description="'strip': a unit on one side is dropped (`5 cm` = `5`), units on both sides must be the "
+        "same measure (`5 m` != `5 cm`); 'strict': units must match "
         "(`5 cm` != `5`, `5 cm` = `5 centimeters`). A short unit glued to a number (`5m`) is never "
         "stripped: it may be a product with a variable.",
     )
@@ -88,9 +90,10 @@ class GradePolicy(BaseModel):
     approximation: Literal["precision", "rel_tol", "off"] = Field(
         "precision",
         description="When a decimal equals an exact value (`12\\pi` vs `37.699`). 'precision': the exact "
-        "value rounded or truncated to the decimals written gives the decimal, which needs at least "
-        "`approx_min_digits` significant digits (inside expressions: within half a unit of the last "
-        "decimal written); 'rel_tol': within `rel_tol` of each other; 'off': never (exact values only). "
+        "value rounded to the decimals written gives the decimal, which needs at least `approx_min_digits` "
+        "significant digits (cut instead of rounded: one digit more, `0.6666` = `2/3`; inside expressions: "
+        "within half a unit of the last decimal written); 'rel_tol': within `rel_tol` of each other; "
+        "'off': never (exact values only). "
         "Two decimals are compared by value. Passing `rel_tol=` to `compare` selects 'rel_tol'.",
     )
     approx_min_digits: int = Field(

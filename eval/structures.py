@@ -16,6 +16,7 @@ __all__ = [
     "Structure",
     "parse_intervals",
     "parse_structure",
+    "split_equals",
     "split_top_level",
     "strip_assignment",
 ]
@@ -54,7 +55,7 @@ def strip_assignment(s: str) -> tuple[str | None, str]:
     if "=" in rest:
         if m.group("op") != "=" or re.search(r"[<>]|\\[lg]e|\\ne", rest):
             return None, s
-        rest = re.split(r"(?<![<>!\\])=", rest)[-1]
+        rest = split_equals(rest)[-1]
     if not rest:
         return None, s
     return m.group("lhs"), rest
@@ -83,6 +84,23 @@ class Structure:
     def ordered(self) -> bool:
         """Tuples and intervals are ordered; sets and bare lists of solutions are not."""
         return self.kind in ("matrix", "assign") or self.open in ("(", "[")
+
+
+def split_equals(s: str) -> list[str]:
+    """Split at ``=`` signs outside brackets and braces (not ``<=``, ``>=``, ``!=``, ``\\=``).
+
+    Example:
+        >>> split_equals(r"F_n=\\sum_{k=0}^{n}k=5")
+        ['F_n', '\\\\sum_{k=0}^{n}k', '5']
+    """
+    parts = split_top_level(s, "=")
+    out: list[str] = []
+    for part in parts:
+        if out and re.search(r"[<>!\\]$", out[-1]):
+            out[-1] += "=" + part
+        else:
+            out.append(part)
+    return out
 
 
 def split_top_level(s: str, sep: str = ",") -> list[str]:

@@ -30,14 +30,16 @@ from functools import lru_cache
 from typing import Any
 
 from .equivalence import Verdict, compare_answers
-from .normalize import normalize_answer
+from .normalize import normalize_answer, parse_number
 from .policy import GradePolicy
 
-__all__ = ["slow_compare", "symbolic_compare", "too_big"]
+__all__ = ["slow_compare", "symbolic_compare", "too_big", "warm_up"]
 
 _MAX_DIGITS_EVAL = 100_000  # numbers with more digits than this are never built
 _POINTS = 3
 _TIGHT = 1e-20
+# integer test values: small ones, and squares plus one (floor(sqrt(n-1)) and floor(sqrt(n-2)) differ there)
+_INTEGER_POINTS = (2, 3, 5, 7, 10, 17, 26, 37, 50, 65, 101)
 _FLOAT = 1e-13  # the precision of a decimal literal once read as a float
 _DECIMAL_RE = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?:\\times10\^\{?([-+]?\d+)\}?)?")
 
@@ -93,6 +95,13 @@ def too_big(s: str) -> bool:
     return False
 
 
+def _readable(s: str) -> bool:
+    """Whether ``s`` can be one formula: no ``@``, ``#``, ``?``, quotes, a bare ``:`` or ``&`` outside a matrix."""
+    core = re.sub(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", " ", s, flags=re.DOTALL)
+    core = core.replace("\\colon", " ").replace("\\&", " ")
+    return not re.search(r"[@#?\"]|(?<!\\):|&", core)
+
+
 def _prepare(s: str) -> str:
     """LaTeX for the parser: degrees as radians inside expressions, ``I`` after a number as the imaginary unit."""
     s = s.replace("^\\circ", "\\cdot\\frac{\\pi}{180}")
@@ -144,16 +153,38 @@ def _decimals(s: str, pol: GradePolicy) -> tuple[int | None, int]:
     return coarsest, n
 
 
-def _points(symbols: list[Any]) -> list[dict[Any, Any]]:
-    """Test points: the same value for every symbol of the same name (``y`` real or not is one ``y``)."""
-    from sympy import Rational
+def _points(symbols: list[Any], integers: frozenset[str] = frozenset()) -> list[dict[Any, Any]]:
+    """Test points: the same value for every symbol of the same name (``y`` real or not is one ``y``); symbols
+    in the bounds of a sum or product (``integers``) get small integers."""
+    from sympy import Integer, Rational
 
     names = sorted({str(x) for x in symbols})
     index = {n: j for j, n in enumerate(names)}
-    return [
-        {x: Rational(310 + 137 * index[str(x)] + 293 * t + 17 * (index[str(x)] * t % 5), 1000) for x in symbols}
-        for t in range(_POINTS)
-    ]
+
+    def value(x: Any, t: int) -> Any:
+        j = index[str(x)]
+        if str(x) in integers:
+            return Integer(_INTEGER_POINTS[t] + j)
+        return Rational(310 + 137 * j + 293 * t + 17 * (j * t % 5), 1000)
+
+    count = len(_INTEGER_POINTS) if integers else _POINTS
+    return [{x: value(x, t) for x in symbols} for t in range(count)]
+
+
+def _limit_symbols(*exprs: Any) -> frozenset[str]:
+    """Names of the symbols that must be integers at the test points: the bounds of sums and products, and
+    every symbol of an expression with floor, ceiling, mod, factorial or binomial (whose values small
+    rationals would not tell apart: at n = 0.5, floor(n/2) = floor(n/3))."""
+    from sympy import Mod, Product, Sum, binomial, ceiling, factorial, floor
+
+    names: set[str] = set()
+    for e in exprs:
+        for node in e.atoms(Sum, Product) if e.has(Sum, Product) else ():
+            for _, lo, hi in node.limits:
+                names |= {str(x) for x in lo.free_symbols | hi.free_symbols}
+        if e.has(floor, ceiling, Mod, factorial, binomial):
+            names |= {str(x) for x in e.free_symbols}
+    return frozenset(names)
 
 
 def _value(expr: Any, point: dict[Any, Any]) -> Any:
@@ -216,21 +247,40 @@ def _summed(expr: Any) -> Any:
 
 def _numeric(a: Any, b: Any, p: str, g: str, pol: GradePolicy) -> Verdict | None:
     """Evaluate both sides at a few points: equal, unequal, or None when they cannot be evaluated."""
+    integers = _limit_symbols(a, b)
+    if integers:  # sums with symbolic bounds are evaluated at integer bounds, term by term
+        symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+        for point in _points(symbols, integers):
+            va, vb = _value(_summed(a.subs(point)), {}), _value(_summed(b.subs(point)), {})
+            if va is None or vb is None:
+                return None
+            if abs(va - vb) > _TIGHT * max(abs(va), abs(vb)):
+                return Verdict(False, "symbolic", f"different values ({_show(va)} vs {_show(vb)})")
+        return Verdict(True, "symbolic", "equal at every integer test point (40 digits)")
     a, b = _summed(a), _summed(b)
     symbols = sorted(a.free_symbols | b.free_symbols, key=str)
     if len({str(x) for x in symbols}) > 8:
         return None
     places, n_dec = _decimals(p + " " + g, pol)
     approx = n_dec > 0 and places is not None and pol.approximation == "precision"
+    lone = None  # a lone decimal with a digit more than the minimum may also be a truncation
+    for side, text in (("p", p), ("g", g)):
+        n = parse_number(text)
+        if n is not None and n.decimal and not symbols and n.digits > pol.approx_min_digits:
+            lone = side
     for point in _points(symbols) if symbols else [{}]:
         va, vb = _value(a, point), _value(b, point)
         if va is None or vb is None:
             return None
         diff = abs(va - vb)
         scale = max(abs(va), abs(vb))
-        ok = diff <= (_FLOAT if n_dec else _TIGHT) * scale or scale < 1e-25  # decimals are read as floats
+        ok = diff <= (_FLOAT if n_dec else _TIGHT) * scale  # decimals are read as binary floats
+        ok = ok or (min(abs(va), abs(vb)) == 0 and scale < 1e-35)  # zero against 40-digit noise
         if not ok and approx and places is not None:
             ok = diff <= 0.5 * 10.0 ** (-places) * n_dec * (1 + 1e-9) + 4e-15 * scale  # + binary float error
+            if not ok and lone is not None:  # a lone decimal may also be the exact value truncated: 125.663 = 40pi
+                d, v = (va, vb) if lone == "p" else (vb, va)
+                ok = _truncates(v, d, places)
         if not ok and n_dec and pol.approximation == "rel_tol":
             ok = diff <= pol.rel_tol * max(abs(va), abs(vb))
         if not ok:
@@ -238,6 +288,16 @@ def _numeric(a: Any, b: Any, p: str, g: str, pol: GradePolicy) -> Verdict | None
     if approx and n_dec:
         return Verdict(True, "symbolic", f"equal to the {places} decimals written")
     return Verdict(True, "symbolic", "equal at every test point (40 digits)")
+
+
+def _truncates(exact: Any, approx: Any, places: int) -> bool:
+    """Whether the real ``approx`` is ``exact`` cut (not rounded) after ``places`` decimals."""
+    import mpmath
+
+    if mpmath.im(exact) or mpmath.im(approx) or (exact < 0) != (approx < 0):
+        return False
+    gap = abs(exact) - abs(approx)
+    return -4e-15 * abs(exact) <= gap < 10.0 ** (-places)
 
 
 def _equations(a: Any, b: Any) -> Verdict | None:
@@ -283,6 +343,8 @@ def symbolic_compare(p: str, g: str, pol: GradePolicy) -> Verdict:
 
     if too_big(p) or too_big(g):
         return Verdict(False, "symbolic", "a number too large to evaluate (power tower), and not the same string")
+    if not (_readable(p) and _readable(g)):  # the LaTeX parser would read a prefix and ignore the rest
+        return Verdict(False, "string", "not readable as one formula (and not the same string)")
     gp, pp = _parse(_prepare(g)), _parse(_prepare(p))
     if gp is None:
         return Verdict(None, "skipped", "the gold answer cannot be parsed")
@@ -318,11 +380,31 @@ def slow_compare(pred: str, gold: str, opts: dict[str, Any]) -> dict[str, Any]:
     if v.result is not True:
         raw_p, raw_g = pred.strip(), gold.strip()
         changed = (raw_p, raw_g) != (normalize_answer(pred), normalize_answer(gold))
-        decided = v.method in ("symbolic", "numeric", "string", "choice", "text")  # a retry cannot change these
-        if changed and not decided and not (too_big(raw_p) or too_big(raw_g)):
+        unsure = v.method in ("undecided", "skipped")  # the normal form could not be read: try the raw one
+        if changed and unsure and not (too_big(raw_p) or too_big(raw_g)):
             gp, pp = _parse(_prepare(raw_g)), _parse(_prepare(raw_p))
             if gp is not None and pp is not None and pol.symbolic and _math_verify(gp, pp).result:
                 v = Verdict(True, "math-verify", "math-verify: equal (raw strings)")
     if v.result is None:
         return {"equal": False, "method": "skipped", "reason": v.reason, "skipped": True}
     return {"equal": v.result, "method": v.method, "reason": v.reason}
+
+
+_WARM_UP = (
+    ("1", "1"),
+    ("\\frac{\\pi}{3}", "\\frac{\\sqrt{3}}{2}"),
+    ("3-2i", "i(3-i)"),
+    ("x^2+2x+1", "(x+1)^2"),
+    ("\\sum_{k=1}^{2}k", "3"),
+    ("2x+4y=3", "y=\\frac{3-2x}{4}"),
+    ("x>1", "x<1"),
+    ("\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&5\\end{pmatrix}"),
+    ("\\{1,2\\}", "(1,2)"),
+)
+
+
+def warm_up() -> None:
+    """Run one comparison of each kind so that the first real request pays no import or parser start-up."""
+    for p, g in _WARM_UP:
+        slow_compare(p, g, {})
+    _parse.cache_clear()
