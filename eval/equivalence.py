@@ -43,7 +43,7 @@ from .structures import (
     strip_assignment,
 )
 
-__all__ = ["Verdict", "SymbolicFn", "compare_answers", "UNDECIDED"]
+__all__ = ["Verdict", "SymbolicFn", "compare_answers", "choice_text", "UNDECIDED"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ _MAX_MATCH = 24  # unordered lists longer than this are not matched item by item
 _MAX_DEPTH = 6
 
 
-def _light(s: str) -> str:
+def choice_text(s: str) -> str:
     """Light clean-up for choice letters: keep spaces, drop ``$``, boxes and ``\\text{}``."""
     s = s.strip().strip("$").strip().rstrip(".").strip()
     s = re.sub(r"^\\(?:boxed|fbox)\{(.*)\}$", r"\1", s, flags=re.DOTALL)
@@ -201,9 +201,9 @@ class _Engine:
         if np_ == ng:
             return Verdict(True, "string", "same normalised string")
         if pol.choices != "off":
-            gc = parse_choice(_light(raw_g), letters=pol.choice_letters)
+            gc = parse_choice(choice_text(raw_g), letters=pol.choice_letters)
             if gc is not None:
-                pc = parse_choice(_light(raw_p), pred=True, letters=pol.choice_letters)
+                pc = parse_choice(choice_text(raw_p), pred=True, letters=pol.choice_letters)
                 why = f"choice {pc} vs {gc}" if pc else f"no choice letter in the prediction ({gc})"
                 return Verdict(pc == gc, "choice", why)
         if is_text_answer(raw_g, ng):
@@ -211,7 +211,7 @@ class _Engine:
                 return Verdict(True, "text", "same words")
             if is_text_answer(raw_p, np_):
                 return Verdict(False, "text", "different words")
-        tp, tg = parse_time(_light(raw_p).replace(" ", "")), parse_time(_light(raw_g).replace(" ", ""))
+        tp, tg = parse_time(choice_text(raw_p).replace(" ", "")), parse_time(choice_text(raw_g).replace(" ", ""))
         if tp is not None and tg is not None:
             return Verdict(tp == tg, "numeric", "same time of day" if tp == tg else "different times")
         rp, rg = _ratio(np_), _ratio(ng)

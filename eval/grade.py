@@ -51,13 +51,12 @@ Example:
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from importlib import metadata
 from typing import Any, Literal
 
-from .equivalence import compare_answers
+from .equivalence import choice_text, compare_answers
 from .extract import Extraction, extract_choice, looks_bare, read_answer
 from .grade_pool import WorkerCrashed, WorkerTimeout, get_pool
 from .normalize import normalize_answer, parse_choice
@@ -162,27 +161,19 @@ class Comparison:
         return asdict(self)
 
 
-def _light(s: str) -> str:
-    s = s.strip().strip("$").strip().rstrip(".").strip()
-    s = re.sub(r"^\\(?:boxed|fbox)\{(.*)\}$", r"\1", s, flags=re.DOTALL)
-    s = re.sub(r"\\(?:text|textbf|mathrm|mathbf|mbox)\{([^{}]*)\}", r"\1", s)
-    s = re.sub(r"\\[ ,;:!]", " ", s)
-    return s.strip().rstrip(".").strip()
-
-
 def _bare_letter(text: str, pol: GradePolicy) -> bool:
-    t = _light(text)
+    t = choice_text(text)
     return len(t) <= 3 and parse_choice(t, pred=True, letters=pol.choice_letters) is not None
 
 
 def _read_choice(text: str, pol: GradePolicy, truncated: bool) -> Extraction:
     """The letter a prediction chooses (bare letters as written; responses by :func:`extract_choice`)."""
     if looks_bare(text):
-        letter = parse_choice(_light(text), pred=True, letters=pol.choice_letters)
+        letter = parse_choice(choice_text(text), pred=True, letters=pol.choice_letters)
         return Extraction(letter or text.strip(), "bare")
     if truncated:
         got = read_answer(text, extraction="boxed")
-        letter = parse_choice(_light(got.answer), pred=True, letters=pol.choice_letters) if got.answer else None
+        letter = parse_choice(choice_text(got.answer), pred=True, letters=pol.choice_letters) if got.answer else None
         return Extraction(letter, "boxed") if letter else Extraction(None, "truncated")
     return extract_choice(text, pol.choice_letters)
 
@@ -210,7 +201,7 @@ def _compare_uncached(pred: str, gold: str, pol: GradePolicy, truncated: bool) -
     response = gx.method != "bare"
     if pol.choices != "off" and pol.extraction != "bare" and response and _bare_letter(pred, pol):
         letter = extract_choice(gold, pol.choice_letters)  # a reference that is a response, against a letter
-        if letter.found and (gx.answer is None or parse_choice(_light(gx.answer), letters=pol.choice_letters)):
+        if letter.found and (gx.answer is None or parse_choice(choice_text(gx.answer), letters=pol.choice_letters)):
             gx = Extraction(f"({letter.answer})", letter.method)
     if not gx.found:  # a reference in prose with no box or answer phrase is compared as written, never guessed
         gx = Extraction(gold.strip(), "bare")
@@ -222,7 +213,7 @@ def _compare_uncached(pred: str, gold: str, pol: GradePolicy, truncated: bool) -
     common = {"policy": pol.name, "truncated": truncated, "gold_answer": gx.answer, "gold_extraction": gx.method}
     gold_letter = None
     if pol.choices != "off" and pol.extraction != "bare":
-        gold_letter = parse_choice(_light(gx.answer), letters=pol.choice_letters)
+        gold_letter = parse_choice(choice_text(gx.answer), letters=pol.choice_letters)
         if gold_letter is None and pol.choices == "only":
             gold_letter = extract_choice(gold, pol.choice_letters).answer
     if gold_letter is not None:
